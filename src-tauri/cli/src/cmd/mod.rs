@@ -1,0 +1,36 @@
+//! One function per verb. Each opens what it needs (most verbs never start
+//! an async runtime) and calls into the engine.
+
+mod secret;
+mod server;
+
+use anyhow::bail;
+use gatehouse_engine::{DataDir, Engine, Keychain};
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
+    match cli.command {
+        Command::Server(cmd) => server::run(cmd, json),
+        Command::Secret(cmd) => secret::run(cmd),
+        Command::Run { .. } => not_yet("run"),
+        Command::Tools { .. } => not_yet("tools"),
+        Command::Policy(_) => not_yet("policy"),
+        Command::Clients(_) => not_yet("clients"),
+        Command::Scan(_) => not_yet("scan"),
+        Command::Registry(_) => not_yet("registry"),
+        Command::Audit(_) => not_yet("audit"),
+    }
+}
+
+/// Opens the engine on the data directory and the OS keychain.
+pub(crate) fn engine() -> anyhow::Result<Engine> {
+    Ok(Engine::open(DataDir::from_env()?, Box::new(Keychain))?)
+}
+
+/// Verbs whose feature has not landed answer plainly rather than pretend.
+fn not_yet(verb: &str) -> anyhow::Result<()> {
+    bail!("`gatehouse {verb}` is not yet available in this build")
+}

@@ -1,0 +1,99 @@
+//! `gatehouse server add|list|remove`.
+
+use std::collections::BTreeMap;
+
+use clap::CommandFactory;
+use clap::error::ErrorKind;
+use gatehouse_engine::{NewServer, Server, Transport};
+
+use crate::cli::{Cli, ServerAddArgs, ServerCommand};
+use crate::output;
+
+pub fn run(cmd: ServerCommand, json: bool) -> anyhow::Result<()> {
+    let engine = super::engine()?;
+    match cmd {
+        ServerCommand::Add(args) => {
+            let server = engine.server_add(new_server(args))?;
+            if json {
+                output::json(&server)?;
+            } else {
+                println!("added {}: {}", server.name, target(&server));
+            }
+        }
+        ServerCommand::List => {
+            let servers = engine.server_list()?;
+            if json {
+                output::json(&servers)?;
+            } else if servers.is_empty() {
+                println!("no servers yet; add one with `gatehouse server add NAME -- COMMAND`");
+            } else {
+                let rows: Vec<Vec<String>> = servers
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.name.clone(),
+                            target(s),
+                            s.transport.secret_names().join(","),
+                        ]
+                    })
+                    .collect();
+                output::table(&["NAME", "TARGET", "SECRETS"], &rows)?;
+            }
+        }
+        ServerCommand::Remove { name } => {
+            engine.server_remove(name.clone())?;
+            if json {
+                output::json(&serde_json::json!({ "removed": name }))?;
+            } else {
+                println!("removed {name}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the spec, turning "neither or both of command and URL" into a usage
+/// error (exit 2), like any other malformed command line.
+fn new_server(args: ServerAddArgs) -> NewServer {
+    let transport = match (args.url, args.command.split_first()) {
+        (Some(url), None) => Transport::Http {
+            url,
+            headers: args.headers.into_iter().collect(),
+        },
+        (None, Some((command, rest))) => Transport::Stdio {
+            command: command.clone(),
+            args: rest.to_vec(),
+            env: args.env.into_iter().collect::<BTreeMap<_, _>>(),
+            secrets: args.secrets,
+        },
+        (Some(_), Some(_)) => usage("give either --url URL or -- COMMAND, not both"),
+        (None, None) => usage("give the command to launch after `--`, or --url URL"),
+    };
+    NewServer {
+        name: args.name,
+        transport,
+    }
+}
+
+fn usage(message: &str) -> ! {
+    let mut cmd = Cli::command();
+    let add = cmd
+        .find_subcommand_mut("server")
+        .and_then(|s| s.find_subcommand_mut("add"))
+        .expect("server add exists")
+        .clone();
+    add.bin_name("gatehouse server add")
+        .error(ErrorKind::MissingRequiredArgument, message)
+        .exit()
+}
+
+/// What a server points at, for one line of text.
+fn target(server: &Server) -> String {
+    match &server.transport {
+        Transport::Stdio { command, args, .. } => std::iter::once(command.as_str())
+            .chain(args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Transport::Http { url, .. } => url.clone(),
+    }
+}

@@ -1,0 +1,73 @@
+//! [`Engine`]: the operations the CLI and the desktop app share, over one
+//! store and one secret store. Each method is one user-level action; the CLI
+//! prints its result and the app returns it over IPC, so both behave alike.
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::{DataDir, Error, NewServer, Result, SecretStore, SecretValue, Server, Store};
+
+/// The engine's shared state: data directory, store and secrets.
+pub struct Engine {
+    dir: DataDir,
+    store: Mutex<Store>,
+    secrets: Box<dyn SecretStore>,
+}
+
+impl Engine {
+    /// Opens the store in `dir`, using `secrets` for secret values.
+    pub fn open(dir: DataDir, secrets: Box<dyn SecretStore>) -> Result<Self> {
+        let store = Store::open(&dir)?;
+        Ok(Self {
+            dir,
+            store: Mutex::new(store),
+            secrets,
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.dir
+    }
+
+    /// The store, locked for the caller's operation.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (transactions roll back), so a poisoned lock is still usable.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every registered server, by name.
+    pub fn server_list(&self) -> Result<Vec<Server>> {
+        self.store().servers()
+    }
+
+    /// Registers a server.
+    pub fn server_add(&self, server: NewServer) -> Result<Server> {
+        self.store().add_server(&server)
+    }
+
+    /// Removes a server and deletes its secrets from the keychain.
+    pub fn server_remove(&self, name: String) -> Result<()> {
+        let removed = self.store().remove_server(&name)?;
+        for key in removed.transport.secret_names() {
+            self.secrets.delete(&name, key).map_err(|e| {
+                Error::Keychain(format!(
+                    "server '{name}' was removed, but its secret {key} could not be deleted from the keychain: {e}"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Stores a secret value for `server` in the keychain and records `key`
+    /// as one of its secret variables (moving it out of plain env if needed).
+    pub fn secret_set(&self, server: &str, key: &str, value: &SecretValue) -> Result<()> {
+        crate::validate_env_key(key)?;
+        // Check the server exists and is stdio before touching the keychain.
+        let mut store = self.store();
+        store.server(server)?;
+        self.secrets.set(server, key, value)?;
+        store.declare_secret(server, key)?;
+        Ok(())
+    }
+}

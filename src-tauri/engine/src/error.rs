@@ -1,0 +1,96 @@
+//! The engine's error type. Every variant reads as a sentence a person can act
+//! on, and maps to a stable `code` that crosses the IPC boundary.
+
+use std::path::PathBuf;
+
+/// The engine's result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong inside the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A server name that cannot be used as a key or in a config file.
+    #[error(
+        "server name {0:?} is not valid: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    )]
+    InvalidName(String),
+
+    /// A server description that is incomplete or contradictory.
+    #[error("{0}")]
+    InvalidSpec(String),
+
+    /// `server add` for a name that is taken.
+    #[error(
+        "a server named '{0}' already exists; remove it first with `gatehouse server remove {0}`"
+    )]
+    ServerExists(String),
+
+    /// A name that no registered server has.
+    #[error("no server named '{0}'; `gatehouse server list` shows the registered ones")]
+    ServerNotFound(String),
+
+    /// The database was written by a newer Gatehouse. We refuse rather than guess.
+    #[error(
+        "the database {path} has schema version {found}, but this Gatehouse knows only up to {supported}; install a newer Gatehouse or move the database aside"
+    )]
+    SchemaTooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: i64,
+        /// The newest version this build can migrate to.
+        supported: i64,
+    },
+
+    /// SQLite refused: locked, corrupt, unreadable, full.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+
+    /// A data-directory file or folder could not be created or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// The OS keychain could not be reached or refused the operation.
+    #[error("OS keychain: {0}")]
+    Keychain(String),
+
+    /// A secret a server needs is not in the keychain.
+    #[error(
+        "secret {key} of server '{server}' is not in the OS keychain; set it with `gatehouse secret set {server} {key}`"
+    )]
+    SecretMissing {
+        /// The server.
+        server: String,
+        /// The environment variable name.
+        key: String,
+    },
+}
+
+impl Error {
+    /// A stable, machine-readable code for this error, used across IPC.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidName(_) => "invalid_name",
+            Error::InvalidSpec(_) => "invalid_spec",
+            Error::ServerExists(_) => "server_exists",
+            Error::ServerNotFound(_) => "server_not_found",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::Database(_) => "database",
+            Error::Io { .. } => "io",
+            Error::Keychain(_) => "keychain",
+            Error::SecretMissing { .. } => "secret_missing",
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Gatehouse's headless engine: everything that is not a window.
+//!
+//! It owns the data directory, the SQLite store, the registered servers and
+//! their secrets in the OS keychain, and the contract the desktop app speaks
+//! to its UI. It has no Tauri, WebKit or GTK dependency: the lean `gatehouse`
+//! binary that clients launch links it, and a check in the test command fails
+//! if that ever changes. The desktop app is a thin layer over it.
+#![deny(missing_docs)]
+
+mod engine;
+mod error;
+pub mod ipc;
+mod paths;
+mod secrets;
+mod servers;
+mod store;
+mod time;
+
+pub use engine::Engine;
+pub use error::{Error, Result};
+pub use paths::DataDir;
+pub use secrets::{Keychain, SecretStore, SecretValue};
+pub use servers::{NewServer, Server, Transport, validate_env_key, validate_server_name};
+pub use store::{ChangeWatcher, SCHEMA_VERSION, Store, Topic};
+pub use time::{now_micros, rfc3339};
