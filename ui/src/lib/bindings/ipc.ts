@@ -6,7 +6,7 @@ import type { Topic } from "./Topic";
 /** Every command the UI may invoke: its arguments and its result. */
 export type Commands = {
   /** Every registered server, ordered by name. */
-  server_list: { args: {  }; result: Array<Server> };
+  server_list: { args: Record<string, never>; result: Array<Server> };
   /** Registers a server. */
   server_add: { args: { server: NewServer }; result: Server };
   /** Removes a server and deletes its secrets. */

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up everything and runs the whole test suite, as CI does: formatting,
+# lints, the no-GUI-dependency checks, Rust tests, the UI's type check, lint
+# and tests, the stale-bindings check, and the end-to-end tests in the real
+# window. Secrets tests run against a real Secret Service in a private D-Bus
+# session; the window runs under Xvfb.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+step "setup" scripts/setup.sh
+step "rustfmt" cargo fmt --all --check
+step "UI build" npm --prefix ui run build --silent
+step "clippy" cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+step "engine and CLI have no GUI dependency" scripts/check-no-gui-deps.sh tree
+step "UI type check" npm --prefix ui run check --silent
+step "UI lint" npm --prefix ui run lint --silent
+step "UI tests" npm --prefix ui test --silent
+step "build binaries" cargo build --quiet -p gatehouse -p gatehouse-app --features gatehouse-app/custom-protocol
+step "lean binary links no GUI library" scripts/check-no-gui-deps.sh ldd "$CARGO_TARGET_DIR/debug/gatehouse"
+step "tests with a real keychain and window" dbus-run-session -- scripts/test-session.sh

@@ -1,0 +1,41 @@
+//! Gatehouse, the desktop control panel: a thin shell over the engine.
+//!
+//! It opens the engine, registers the IPC commands declared in the engine,
+//! pushes store changes to the UI, and keeps a tray icon and a single
+//! instance. Everything that is not a window lives in `gatehouse-engine`.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod events;
+mod tray;
+mod window;
+
+use gatehouse_engine::{DataDir, Engine, Keychain};
+
+fn main() {
+    let engine = match DataDir::from_env().and_then(|dir| Engine::open(dir, Box::new(Keychain))) {
+        Ok(engine) => engine,
+        Err(err) => {
+            // Fail closed and say why: nothing works without the store.
+            eprintln!("Gatehouse cannot start: {err}");
+            std::process::exit(1);
+        }
+    };
+    let database = engine.data_dir().database();
+
+    tauri::Builder::default()
+        // First, so a second launch only focuses the running instance.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            window::show_main(app);
+        }))
+        .manage(engine)
+        .invoke_handler(commands::handler())
+        .setup(move |app| {
+            tray::install(app.handle())?;
+            events::watch_store(app.handle().clone(), database);
+            Ok(())
+        })
+        .on_window_event(window::hide_on_close)
+        .run(tauri::generate_context!())
+        .expect("the Tauri runtime failed");
+}

@@ -1,0 +1,31 @@
+// The IPC contract: every command and event, declared once. This file holds
+// only these two macros and no other items, so the desktop app's build script
+// can `include!` it to register one permission per command.
+
+/// Calls `$callback!` with every IPC command, as
+/// `name(arg: Type, ...) -> Result;`. Argument names are the JSON keys.
+#[macro_export]
+macro_rules! ipc_commands {
+    ($callback:ident) => {
+        $callback! {
+            /// Every registered server, ordered by name.
+            server_list() -> Vec<$crate::Server>;
+            /// Registers a server.
+            server_add(server: $crate::NewServer) -> $crate::Server;
+            /// Removes a server and deletes its secrets.
+            server_remove(name: String) -> ();
+        }
+    };
+}
+
+/// Calls `$callback!` with every event Rust pushes to the UI, as
+/// `name: Payload;`.
+#[macro_export]
+macro_rules! ipc_events {
+    ($callback:ident) => {
+        $callback! {
+            /// A part of the store changed, in this process or another one.
+            store_changed: $crate::Topic;
+        }
+    };
+}
