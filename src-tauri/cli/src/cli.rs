@@ -26,6 +26,9 @@ pub enum Command {
     Run {
         /// The registered server.
         name: String,
+        /// The largest message accepted from the client or the server.
+        #[arg(long, default_value_t = gatehouse_engine::proxy::DEFAULT_MAX_MESSAGE_BYTES)]
+        max_message_bytes: usize,
     },
     /// Show a server's last seen tools, with policy, risk, pin state and findings.
     Tools {

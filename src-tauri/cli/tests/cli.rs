@@ -18,7 +18,7 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new() -> Self {
+    pub fn fresh() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
         std::fs::create_dir(&home).unwrap();

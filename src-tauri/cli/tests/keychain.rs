@@ -17,7 +17,7 @@ fn keychain_available() {
 #[test]
 fn secret_set_stores_the_value_only_in_the_keychain() {
     keychain_available();
-    let env = Env::new();
+    let env = Env::fresh();
     let name = unique("canary");
     let canary = format!("canary-{}", unique("v"));
     env.cmd()
@@ -68,7 +68,7 @@ fn secret_set_stores_the_value_only_in_the_keychain() {
 #[test]
 fn setting_a_plain_variable_as_secret_moves_it_out_of_the_store() {
     keychain_available();
-    let env = Env::new();
+    let env = Env::fresh();
     let name = unique("move");
     env.cmd()
         .args([
@@ -98,7 +98,7 @@ fn setting_a_plain_variable_as_secret_moves_it_out_of_the_store() {
 
 #[test]
 fn secret_set_refuses_empty_values_and_unknown_servers() {
-    let env = Env::new();
+    let env = Env::fresh();
     env.cmd()
         .args(["secret", "set", "ghost", "KEY"])
         .write_stdin("x")

@@ -7,7 +7,7 @@ use crate::Env;
 
 #[test]
 fn add_list_remove_with_json() {
-    let env = Env::new();
+    let env = Env::fresh();
     env.cmd()
         .args([
             "server",
@@ -61,7 +61,7 @@ fn add_list_remove_with_json() {
 
 #[test]
 fn text_list_is_a_table() {
-    let env = Env::new();
+    let env = Env::fresh();
     env.cmd()
         .args(["server", "list"])
         .assert()
@@ -81,7 +81,7 @@ fn text_list_is_a_table() {
 
 #[test]
 fn usage_errors_exit_2_and_store_nothing() {
-    let env = Env::new();
+    let env = Env::fresh();
     for args in [
         vec!["server", "add", "demo"],
         vec![
@@ -105,7 +105,7 @@ fn usage_errors_exit_2_and_store_nothing() {
 
 #[test]
 fn failures_exit_1_with_a_message_that_says_what_to_do() {
-    let env = Env::new();
+    let env = Env::fresh();
     env.cmd()
         .args(["server", "add", "demo", "--", "node", "a.js"])
         .assert()

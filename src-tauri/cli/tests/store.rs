@@ -8,7 +8,7 @@ use crate::Env;
 #[test]
 fn data_directory_and_database_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    let env = Env::new();
+    let env = Env::fresh();
     env.cmd().args(["server", "list"]).assert().success();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&env.data), 0o700);
@@ -17,7 +17,7 @@ fn data_directory_and_database_are_private() {
 
 #[test]
 fn a_database_from_a_newer_gatehouse_is_refused() {
-    let env = Env::new();
+    let env = Env::fresh();
     env.cmd()
         .args(["server", "add", "demo", "--", "node"])
         .assert()
@@ -42,7 +42,7 @@ fn a_database_from_a_newer_gatehouse_is_refused() {
 
 #[test]
 fn an_unreadable_database_fails_closed_with_its_path() {
-    let env = Env::new();
+    let env = Env::fresh();
     std::fs::create_dir_all(&env.data).unwrap();
     std::fs::write(env.data.join("gatehouse.db"), vec![b'x'; 4096]).unwrap();
     env.cmd()

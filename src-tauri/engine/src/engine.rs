@@ -59,6 +59,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Sets what one tool of a server may do.
+    pub fn policy_set(&self, server: &str, tool: &str, decision: crate::Decision) -> Result<()> {
+        self.store().set_tool_policy(server, tool, decision)
+    }
+
+    /// The secret store, for launching servers.
+    pub fn secrets(&self) -> &dyn SecretStore {
+        self.secrets.as_ref()
+    }
+
     /// Stores a secret value for `server` in the keychain and records `key`
     /// as one of its secret variables (moving it out of plain env if needed).
     pub fn secret_set(&self, server: &str, key: &str, value: &SecretValue) -> Result<()> {

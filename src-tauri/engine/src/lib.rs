@@ -7,10 +7,13 @@
 //! if that ever changes. The desktop app is a thin layer over it.
 #![deny(missing_docs)]
 
+pub mod audit;
 mod engine;
 mod error;
 pub mod ipc;
 mod paths;
+mod policy;
+pub mod proxy;
 mod secrets;
 mod servers;
 mod store;
@@ -19,7 +22,8 @@ mod time;
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use paths::DataDir;
+pub use policy::{Decision, PolicySnapshot, Rule, Verdict};
 pub use secrets::{Keychain, SecretStore, SecretValue};
 pub use servers::{NewServer, Server, Transport, validate_env_key, validate_server_name};
 pub use store::{ChangeWatcher, SCHEMA_VERSION, Store, Topic};
-pub use time::{now_micros, rfc3339};
+pub use time::{now_micros, parse_rfc3339, rfc3339};

@@ -1,6 +1,9 @@
 //! One function per verb. Each opens what it needs (most verbs never start
 //! an async runtime) and calls into the engine.
 
+mod audit;
+mod policy;
+mod run;
 mod secret;
 mod server;
 
@@ -15,13 +18,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(cmd) => server::run(cmd, json),
         Command::Secret(cmd) => secret::run(cmd),
-        Command::Run { .. } => not_yet("run"),
+        Command::Run {
+            name,
+            max_message_bytes,
+        } => run::run(&name, max_message_bytes),
         Command::Tools { .. } => not_yet("tools"),
-        Command::Policy(_) => not_yet("policy"),
+        Command::Policy(cmd) => policy::run(cmd),
         Command::Clients(_) => not_yet("clients"),
         Command::Scan(_) => not_yet("scan"),
         Command::Registry(_) => not_yet("registry"),
-        Command::Audit(_) => not_yet("audit"),
+        Command::Audit(cmd) => audit::run(cmd, json),
     }
 }
 
@@ -31,6 +37,6 @@ pub(crate) fn engine() -> anyhow::Result<Engine> {
 }
 
 /// Verbs whose feature has not landed answer plainly rather than pretend.
-fn not_yet(verb: &str) -> anyhow::Result<()> {
+pub(crate) fn not_yet(verb: &str) -> anyhow::Result<()> {
     bail!("`gatehouse {verb}` is not yet available in this build")
 }

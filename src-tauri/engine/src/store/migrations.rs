@@ -50,4 +50,44 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER servers_deleted AFTER DELETE ON servers
         BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'servers'; END;
     "#,
+    // 2: per-tool policy switches and the audit log.
+    r#"
+    CREATE TABLE tool_policies (
+        server_id   INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+        tool        TEXT NOT NULL,
+        decision    TEXT NOT NULL CHECK (decision IN ('allow', 'ask', 'deny')),
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (server_id, tool)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO revisions (topic, rev) VALUES ('policies', 0);
+    CREATE TRIGGER tool_policies_inserted AFTER INSERT ON tool_policies
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER tool_policies_updated AFTER UPDATE ON tool_policies
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER tool_policies_deleted AFTER DELETE ON tool_policies
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+
+    -- One row per request/response pair (or refused request). The server is
+    -- kept by name so history outlives the registration. Arguments are
+    -- stored redacted. The audit writer bumps the 'audit' revision once per
+    -- batch rather than per row.
+    CREATE TABLE audit (
+        id           INTEGER PRIMARY KEY,
+        time         INTEGER NOT NULL,          -- request received, microseconds since the epoch
+        session      TEXT NOT NULL,             -- the proxy process that saw it
+        client       TEXT,
+        server       TEXT NOT NULL,
+        method       TEXT,
+        tool         TEXT,
+        arguments    TEXT,                      -- redacted JSON
+        decision     TEXT NOT NULL CHECK (decision IN ('allowed', 'denied', 'asked', 'error')),
+        reason       TEXT,
+        result_size  INTEGER,
+        is_error     INTEGER,
+        rpc_error    TEXT,                      -- the JSON-RPC error object, if any
+        latency_us   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_server ON audit (server, id);
+    INSERT INTO revisions (topic, rev) VALUES ('audit', 0);
+    "#,
 ];

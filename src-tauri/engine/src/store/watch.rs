@@ -23,12 +23,18 @@ use crate::Result;
 pub enum Topic {
     /// Servers were added, changed or removed.
     Servers,
+    /// A tool policy changed.
+    Policies,
+    /// Audit records were appended.
+    Audit,
 }
 
 impl Topic {
     fn parse(name: &str) -> Option<Self> {
         match name {
             "servers" => Some(Topic::Servers),
+            "policies" => Some(Topic::Policies),
+            "audit" => Some(Topic::Audit),
             _ => None,
         }
     }

@@ -1,0 +1,91 @@
+//! `gatehouse run NAME`: the proxy a client launches. Stdin/stdout speak MCP
+//! to the client; the registered server runs as a child process.
+//!
+//! If the server cannot be started (unknown name, a secret missing from the
+//! keychain, a command that does not exist), the proxy still answers: every
+//! request gets an error that says why, so the person sees it in their
+//! client instead of a silent disconnect.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use gatehouse_engine::audit::{AuditWriter, redact::Redactor};
+use gatehouse_engine::proxy::{self, Proxy, ProxyConfig, Upstream};
+use gatehouse_engine::{DataDir, Keychain, Store};
+use tokio::sync::Notify;
+
+pub fn run(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(name, max_message_bytes))
+}
+
+async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
+    let dir = DataDir::from_env()?;
+    let store = Store::open(&dir)?;
+    let mut cfg = ProxyConfig::new(name);
+    cfg.max_message_bytes = max_message_bytes;
+    cfg.log_hint = proxy::log_path(&dir, name).display().to_string();
+
+    let policy = Arc::new(ArcSwap::from_pointee(
+        store.policy_snapshot(name).map_err(|e| e.to_string()),
+    ));
+    let launched = store
+        .server(name)
+        .and_then(|server| proxy::launch(&dir, &server, &Keychain));
+    drop(store);
+
+    let (upstream, child, secrets) = match launched {
+        Ok(l) => (
+            Ok(Upstream {
+                reader: l.stdout,
+                writer: l.stdin,
+            }),
+            Some(l.child),
+            l.secrets,
+        ),
+        Err(e) => {
+            let reason = format!("Gatehouse could not start the server '{name}': {e}");
+            eprintln!("gatehouse: {reason}");
+            (Err(reason), None, Vec::new())
+        }
+    };
+    let audit = AuditWriter::spawn(&dir.database(), Redactor::new(secrets))?;
+    let changed = Arc::new(Notify::new());
+    proxy::spawn_policy_watcher(
+        dir.database(),
+        name.to_string(),
+        policy.clone(),
+        changed.clone(),
+    );
+
+    let proxy = Proxy::new(cfg, policy, audit);
+    proxy
+        .relay(tokio::io::stdin(), tokio::io::stdout(), upstream, changed)
+        .await;
+
+    if let Some(child) = child {
+        shut_down(child).await;
+    }
+    Ok(())
+}
+
+/// The client has gone and the server's stdin is closed: give it a moment
+/// to exit, then terminate it, then kill it.
+async fn shut_down(mut child: tokio::process::Child) {
+    const GRACE: Duration = Duration::from_secs(2);
+    if tokio::time::timeout(GRACE, child.wait()).await.is_ok() {
+        return;
+    }
+    #[cfg(unix)]
+    if let Some(pid) = child.id() {
+        // SAFETY: kill(2) with a pid we own and a valid signal number.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        if tokio::time::timeout(GRACE, child.wait()).await.is_ok() {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}

@@ -1,0 +1,88 @@
+//! The audit log: one record per request/response pair a proxy sees.
+//!
+//! Proxies hand records to an [`AuditWriter`], a thread with its own
+//! connection that commits them in batches (group commit). `append` returns
+//! only once the record's batch is committed, and the proxy forwards the
+//! response only after that: whatever the client was told is on disk, even
+//! if the proxy then crashes. Under load, records that arrive while a batch
+//! commits share the next one, so the cost per record stays small.
+//! Arguments arrive here already redacted (see [`redact`]).
+
+mod query;
+pub mod redact;
+mod writer;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+pub use query::{AuditEntry, AuditFilter};
+pub use writer::{AuditWriter, Receipt};
+
+/// How a request was decided, as the audit log and its readers name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum AuditDecision {
+    /// Forwarded to the server without asking.
+    Allowed,
+    /// Refused by Gatehouse.
+    Denied,
+    /// Forwarded after the person approved it.
+    Asked,
+    /// Gatehouse or the server failed to answer it.
+    Error,
+}
+
+impl AuditDecision {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditDecision::Allowed => "allowed",
+            AuditDecision::Denied => "denied",
+            AuditDecision::Asked => "asked",
+            AuditDecision::Error => "error",
+        }
+    }
+
+    /// Parses a stored or user-given name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "allowed" => Some(AuditDecision::Allowed),
+            "denied" => Some(AuditDecision::Denied),
+            "asked" => Some(AuditDecision::Asked),
+            "error" => Some(AuditDecision::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One record, as a proxy builds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// When the request arrived (microseconds since the epoch).
+    pub time: i64,
+    /// The proxy process (session) that saw it.
+    pub session: std::sync::Arc<str>,
+    /// The client's name, once known.
+    pub client: Option<std::sync::Arc<str>>,
+    /// The server's registered name.
+    pub server: std::sync::Arc<str>,
+    /// The JSON-RPC method, if the message had one.
+    pub method: Option<String>,
+    /// The tool, for `tools/call`.
+    pub tool: Option<String>,
+    /// The arguments, redacted, as JSON text.
+    pub arguments: Option<String>,
+    /// What happened.
+    pub decision: AuditDecision,
+    /// Why, in words, when Gatehouse refused or failed.
+    pub reason: Option<String>,
+    /// Size in bytes of the response message.
+    pub result_size: Option<i64>,
+    /// `result.isError` of a tool result.
+    pub is_error: Option<bool>,
+    /// The JSON-RPC error object, as JSON text.
+    pub rpc_error: Option<String>,
+    /// From request received to response forwarded.
+    pub latency_us: i64,
+}

@@ -1,0 +1,120 @@
+//! The audit writer thread and its group commit.
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use rusqlite::{Connection, params};
+use tokio::sync::oneshot;
+
+use super::AuditRecord;
+use super::redact::Redactor;
+use crate::{Error, Result, Store};
+
+/// Most records committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+type Ack = oneshot::Sender<std::result::Result<(), String>>;
+
+/// Resolves when a submitted record is committed (or failed to be).
+pub type Receipt = oneshot::Receiver<std::result::Result<(), String>>;
+
+/// Appends audit records from any thread or task; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<(AuditRecord, Ack)>,
+}
+
+impl AuditWriter {
+    /// Starts the writer thread on the database at `path`. Every record's
+    /// arguments, reason and error pass through `redactor` before storage.
+    pub fn spawn(path: &Path, redactor: Redactor) -> Result<Self> {
+        // Opening through Store runs the migrations and pragmas.
+        let store = Store::open_path(path)?;
+        let (tx, rx) = mpsc::channel::<(AuditRecord, Ack)>();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || run(store, redactor, rx))
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self { tx })
+    }
+
+    /// Appends `record`, returning once it is committed. An error means the
+    /// record is not in the log; the caller must then fail closed.
+    pub async fn append(&self, record: AuditRecord) -> std::result::Result<(), String> {
+        Self::committed(self.submit(record)).await
+    }
+
+    /// Queues `record` without waiting; await [`AuditWriter::committed`] on
+    /// the receipt before acknowledging anything to the client. Lets a proxy
+    /// keep reading while earlier records commit.
+    pub fn submit(&self, record: AuditRecord) -> Receipt {
+        let (ack, done) = oneshot::channel();
+        if let Err(mpsc::SendError((_, ack))) = self.tx.send((record, ack)) {
+            let _ = ack.send(Err("the audit writer has stopped".to_string()));
+        }
+        done
+    }
+
+    /// Waits for a receipt from [`AuditWriter::submit`].
+    pub async fn committed(receipt: Receipt) -> std::result::Result<(), String> {
+        receipt
+            .await
+            .unwrap_or_else(|_| Err("the audit writer has stopped".to_string()))
+    }
+}
+
+fn run(mut store: Store, redactor: Redactor, rx: mpsc::Receiver<(AuditRecord, Ack)>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcome = commit(store.conn_mut(), &redactor, &batch).map_err(|e| {
+            format!("Gatehouse could not write its audit log ({e}); the call was not recorded")
+        });
+        for (_, ack) in batch.drain(..) {
+            let _ = ack.send(outcome.clone());
+        }
+    }
+}
+
+fn commit(
+    conn: &mut Connection,
+    redactor: &Redactor,
+    batch: &[(AuditRecord, Ack)],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO audit (time, session, client, server, method, tool, arguments, decision,
+                                reason, result_size, is_error, rpc_error, latency_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        for (r, _) in batch {
+            insert.execute(params![
+                r.time,
+                &*r.session,
+                r.client.as_deref(),
+                &*r.server,
+                r.method,
+                r.tool,
+                r.arguments.as_deref().map(|a| redactor.json(a)),
+                r.decision.as_str(),
+                r.reason.as_deref().map(|t| redactor.text(t)),
+                r.result_size,
+                r.is_error,
+                r.rpc_error.as_deref().map(|e| redactor.json(e)),
+                r.latency_us,
+            ])?;
+        }
+        tx.execute(
+            "UPDATE revisions SET rev = rev + 1 WHERE topic = 'audit'",
+            [],
+        )?;
+    }
+    tx.commit()
+}

@@ -1,0 +1,146 @@
+//! The embedded proxy: MCP between a client and one upstream server.
+//!
+//! Newline-delimited JSON-RPC flows both ways. Everything Gatehouse does not
+//! interpret is relayed byte for byte: unknown methods and fields,
+//! notifications, progress, cancellation, and the server's own requests
+//! (sampling, elicitation, roots). Interpreted are `initialize` and
+//! `server/discover` (who the client is, which protocol), `tools/list`
+//! (denied tools are removed), `tools/call` (the policy decides), and their
+//! responses. Both protocol styles work: the session style with
+//! `initialize`, and the stateless 2026-07-28 style where each request
+//! carries its identity in `params._meta`.
+//!
+//! Every request/response pair becomes an audit record. A response is
+//! forwarded only once its record is committed; responses are queued in
+//! order meanwhile, so a pipelining client still gets full throughput.
+//!
+//! The core ([`Proxy::relay`]) takes any async reader/writer pairs, so tests
+//! drive it in-process; `gatehouse run` plugs in stdio and a child process.
+
+mod framing;
+mod message;
+mod relay;
+mod upstream;
+mod watch;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+
+pub use framing::{Frame, LineReader};
+pub use message::{
+    IdKey, Invalid, Kind, META_CLIENT_INFO, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, Message,
+    scan_id,
+};
+pub use relay::Upstream;
+pub use upstream::{Launch, launch, log_path};
+pub use watch::spawn_policy_watcher;
+
+use crate::PolicySnapshot;
+use crate::audit::AuditWriter;
+
+/// The default largest message, either way: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a server gets to exit after its client leaves.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// The policy a proxy decides with. `Err` holds why the store could not be
+/// read: every call is then refused (fail closed) until it can.
+pub type PolicyState = std::result::Result<PolicySnapshot, String>;
+
+/// Settings of one proxy.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// The registered server's name.
+    pub server: Arc<str>,
+    /// This proxy's session id, recorded with each audit record.
+    pub session: Arc<str>,
+    /// The largest message accepted from either side.
+    pub max_message_bytes: usize,
+    /// How long the upstream gets to finish after the client leaves.
+    pub shutdown_grace: Duration,
+    /// Where the server's stderr goes, for error messages.
+    pub log_hint: String,
+}
+
+impl ProxyConfig {
+    /// Defaults for `server`, with a fresh session id.
+    pub fn new(server: &str) -> Self {
+        Self {
+            server: Arc::from(server),
+            session: Arc::from(new_session_id()),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            log_hint: String::new(),
+        }
+    }
+}
+
+fn new_session_id() -> String {
+    format!("{:x}-{:x}", std::process::id(), crate::now_micros())
+}
+
+/// One proxy: configuration, policy, audit, and per-connection state.
+pub struct Proxy {
+    cfg: ProxyConfig,
+    policy: Arc<ArcSwap<PolicyState>>,
+    audit: AuditWriter,
+    state: Mutex<State>,
+}
+
+/// What the proxy has learned about the connection.
+#[derive(Default)]
+struct State {
+    client: Option<Arc<str>>,
+    protocol: Option<String>,
+    /// The client used `initialize`: send plain list_changed notifications.
+    session_style: bool,
+    /// `subscriptions/listen` streams that asked for tool list changes.
+    tool_listeners: Vec<IdKey>,
+    /// Requests from the client awaiting the server's answer.
+    pending: HashMap<IdKey, Pending>,
+    /// Why the server cannot answer any more (exited, failed to start).
+    upstream_down: Option<String>,
+}
+
+/// A client request on its way to the server.
+struct Pending {
+    method: String,
+    tool: Option<String>,
+    arguments: Option<String>,
+    time: i64,
+    received: Instant,
+}
+
+impl Proxy {
+    /// A proxy deciding with `policy` and recording to `audit`.
+    pub fn new(
+        cfg: ProxyConfig,
+        policy: Arc<ArcSwap<PolicyState>>,
+        audit: AuditWriter,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            cfg,
+            policy,
+            audit,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The client's name, once it said it.
+    pub fn client_name(&self) -> Option<Arc<str>> {
+        self.state().client.clone()
+    }
+
+    /// The protocol version in use, once known.
+    pub fn protocol_version(&self) -> Option<String> {
+        self.state().protocol.clone()
+    }
+}
