@@ -84,6 +84,17 @@ def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> None:
     raise TimeoutError("tauri-driver did not listen")
 
 
+def _wait_for_app_exit(path: str, timeout: float = 10) -> None:
+    """The app is single-instance on the session bus: the next test's app
+    would hand over to a lingering one and exit. Wait for it to be gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-f", path], capture_output=True).returncode != 0:
+            return
+        time.sleep(0.05)
+    subprocess.run(["pkill", "-9", "-f", path])
+
+
 class App:
     """The running Gatehouse window."""
 
@@ -110,30 +121,52 @@ class App:
         )
 
 
-@pytest.fixture
-def app(env, request, tmp_path: Path):
-    if not os.environ.get("DISPLAY"):
-        pytest.fail("no X display: run the E2E tests under Xvfb (the test command does)")
+def _start(env: dict[str, str], log) -> tuple[subprocess.Popen, Session]:
     port = _free_port()
-    log = open(tmp_path / "tauri-driver.log", "w")
     driver = subprocess.Popen(
         ["tauri-driver", "--port", str(port), "--native-port", str(_free_port())],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    session = None
     try:
         _wait_port(port, driver)
         session = Session(f"http://127.0.0.1:{port}", str(_binary("gatehouse-app")))
         session.wait_for(lambda: session.execute("return !!document.querySelector('nav')"), what="the UI")
+        return driver, session
+    except Exception:
+        _stop(driver)
+        raise
+
+
+def _stop(driver: subprocess.Popen) -> None:
+    _wait_for_app_exit(str(_binary("gatehouse-app")))
+    driver.terminate()
+    try:
+        driver.wait(10)
+    except subprocess.TimeoutExpired:
+        driver.kill()
+
+
+@pytest.fixture
+def app(env, request, tmp_path: Path):
+    if not os.environ.get("DISPLAY"):
+        pytest.fail("no X display: run the E2E tests under Xvfb (the test command does)")
+    log = open(tmp_path / "tauri-driver.log", "w")
+    # Starting WebKitWebDriver is occasionally refused on a loaded machine
+    # (the driver drops the new-session request). That is set-up, not the
+    # behaviour under test: start afresh, on new ports, a few times.
+    for attempt in range(3):
+        try:
+            driver, session = _start(env, log)
+            break
+        except (OSError, TimeoutError, RuntimeError) as e:
+            if attempt == 2:
+                raise
+            log.write(f"start attempt {attempt + 1} failed: {e!r}\n")
+    try:
         yield App(session, SCREENSHOTS / request.node.name)
     finally:
-        if session:
-            session.close()
-        driver.terminate()
-        try:
-            driver.wait(10)
-        except subprocess.TimeoutExpired:
-            driver.kill()
+        session.close()
+        _stop(driver)
         log.close()

@@ -90,12 +90,14 @@ impl Proxy {
         let notify = self.notify_list_changed(&policy_changed, &out);
         tokio::pin!(client, server, forward, notify);
 
-        let mut server_done = false;
+        // A finished future must not be polled again: each branch is
+        // guarded by whether it completed.
+        let (mut server_done, mut forward_done) = (false, false);
         loop {
             tokio::select! {
                 _ = &mut client => break,
                 _ = &mut server, if !server_done => server_done = true,
-                _ = &mut forward => {}
+                _ = &mut forward, if !forward_done => forward_done = true,
                 _ = &mut notify => {}
             }
         }
@@ -105,7 +107,9 @@ impl Proxy {
             if !server_done {
                 server.await;
             }
-            forward.await;
+            if !forward_done {
+                forward.await;
+            }
         };
         let _ = tokio::time::timeout(self.cfg.shutdown_grace, drain).await;
         let _ = out.writer.lock().await.flush().await;
