@@ -22,12 +22,16 @@ fn main() {
         }
     };
     let database = engine.data_dir().database();
+    let instance_id = instance_id(engine.data_dir().root());
 
     tauri::Builder::default()
         // First, so a second launch only focuses the running instance.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            window::show_main(app);
-        }))
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_id)
+                .callback(|app, _args, _cwd| window::show_main(app))
+                .build(),
+        )
         .manage(engine)
         .invoke_handler(commands::handler())
         .setup(move |app| {
@@ -38,4 +42,20 @@ fn main() {
         .on_window_event(window::hide_on_close)
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed");
+}
+
+/// One instance per data directory: a second launch on the same data
+/// focuses the first, while a Gatehouse pointed elsewhere with
+/// `GATEHOUSE_HOME` (a second profile, a test) runs on its own. The D-Bus
+/// name carries a hash of the directory's path.
+fn instance_id(data_dir: &std::path::Path) -> String {
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let hash = data_dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("dev.gatehouse.desktop.d{hash:016x}")
 }

@@ -33,6 +33,10 @@ def _binary(name: str) -> Path:
     return path
 
 
+def app_binary() -> Path:
+    return _binary("gatehouse-app")
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"

@@ -1,4 +1,9 @@
-"""The Servers page shows what the CLI registered, and follows changes live."""
+"""The Servers page shows what the CLI registered, and follows changes live;
+the app keeps a single instance per data directory."""
+
+import subprocess
+
+from conftest import app_binary
 
 PAGES = ["overview", "servers", "clients", "install", "approvals", "history", "settings"]
 
@@ -37,3 +42,12 @@ def test_changes_from_another_process_are_pushed_to_the_open_page(cli, app):
     app.s.wait_for(lambda: app.table_rows() == ["late"], timeout=5, what="the pushed change")
     cli.run("server", "remove", "late")
     app.s.wait_for(lambda: app.table_rows() == [], timeout=5, what="the removal")
+
+
+def test_a_second_launch_on_the_same_data_hands_over_to_the_first(cli, app, env):
+    app.open_page("servers")
+    second = subprocess.run([str(app_binary())], env=env, capture_output=True, text=True, timeout=60)
+    # The second process forwards to the running one and leaves at once...
+    assert second.returncode == 0, second.stderr
+    # ...and the first keeps serving its window.
+    assert app.s.execute("return document.querySelector('nav a[aria-current=page]')?.dataset.page") == "servers"

@@ -8,6 +8,7 @@ browser-automation library decides timeouts or retries behind our back.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import urllib.error
@@ -15,6 +16,10 @@ import urllib.request
 from pathlib import Path
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+# Connection failures where the command was not delivered; see _request.
+_UNSENT = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionRefusedError)
+_ATTEMPTS = 5
 
 
 class WebDriverError(RuntimeError):
@@ -37,15 +42,25 @@ class Session:
 
     def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 30):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                payload = json.loads(resp.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            raise WebDriverError(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}") from e
-        return payload.get("value")
+        for attempt in range(_ATTEMPTS):
+            req = urllib.request.Request(
+                self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                    payload = json.loads(resp.read() or b"{}")
+                return payload.get("value")
+            except urllib.error.HTTPError as e:
+                raise WebDriverError(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}") from e
+            except _UNSENT as e:
+                # tauri-driver forwards over pooled keep-alive connections to
+                # WebKitWebDriver and does not retry when one was closed under
+                # it ("client error (SendRequest)" / "(Connect)" in its log):
+                # it drops ours without a response. The command never reached
+                # WebKitWebDriver, so sending it again is safe.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def _cmd(self, method: str, path: str, body: dict | None = None):
         return self._request(method, f"/session/{self.id}{path}", body)

@@ -16,7 +16,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 pub use query::{AuditEntry, AuditFilter};
-pub use writer::{AuditWriter, Receipt};
+pub use writer::{AuditError, AuditWriter, Receipt};
 
 /// How a request was decided, as the audit log and its readers name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]

@@ -220,7 +220,8 @@ mod tests {
         )
         .await
         .expect("the writer gives up after its busy timeout")
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("could not write its audit log"), "{err}");
         assert!(err.contains("locked"), "{err}");
         conn.execute_batch("ROLLBACK").unwrap();

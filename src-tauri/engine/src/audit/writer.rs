@@ -13,10 +13,22 @@ use crate::{Error, Result, Store};
 /// Most records committed in one transaction.
 const MAX_BATCH: usize = 512;
 
-type Ack = oneshot::Sender<std::result::Result<(), String>>;
+type Ack = oneshot::Sender<std::result::Result<(), AuditError>>;
 
 /// Resolves when a submitted record is committed (or failed to be).
-pub type Receipt = oneshot::Receiver<std::result::Result<(), String>>;
+pub type Receipt = oneshot::Receiver<std::result::Result<(), AuditError>>;
+
+/// Why a record is not in the audit log. The caller must then fail closed:
+/// nothing that was not recorded is acknowledged.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuditError {
+    /// The writer thread is gone (it panicked or the process is ending).
+    #[error("Gatehouse's audit writer has stopped; the call was not recorded")]
+    Stopped,
+    /// The database refused the write (locked, full, unreadable...).
+    #[error("Gatehouse could not write its audit log ({0}); the call was not recorded")]
+    Write(std::sync::Arc<str>),
+}
 
 /// Appends audit records from any thread or task; cheap to clone.
 #[derive(Clone, Debug)]
@@ -40,7 +52,7 @@ impl AuditWriter {
 
     /// Appends `record`, returning once it is committed. An error means the
     /// record is not in the log; the caller must then fail closed.
-    pub async fn append(&self, record: AuditRecord) -> std::result::Result<(), String> {
+    pub async fn append(&self, record: AuditRecord) -> std::result::Result<(), AuditError> {
         Self::committed(self.submit(record)).await
     }
 
@@ -50,16 +62,14 @@ impl AuditWriter {
     pub fn submit(&self, record: AuditRecord) -> Receipt {
         let (ack, done) = oneshot::channel();
         if let Err(mpsc::SendError((_, ack))) = self.tx.send((record, ack)) {
-            let _ = ack.send(Err("the audit writer has stopped".to_string()));
+            let _ = ack.send(Err(AuditError::Stopped));
         }
         done
     }
 
     /// Waits for a receipt from [`AuditWriter::submit`].
-    pub async fn committed(receipt: Receipt) -> std::result::Result<(), String> {
-        receipt
-            .await
-            .unwrap_or_else(|_| Err("the audit writer has stopped".to_string()))
+    pub async fn committed(receipt: Receipt) -> std::result::Result<(), AuditError> {
+        receipt.await.unwrap_or(Err(AuditError::Stopped))
     }
 }
 
@@ -73,9 +83,8 @@ fn run(mut store: Store, redactor: Redactor, rx: mpsc::Receiver<(AuditRecord, Ac
                 Err(_) => break,
             }
         }
-        let outcome = commit(store.conn_mut(), &redactor, &batch).map_err(|e| {
-            format!("Gatehouse could not write its audit log ({e}); the call was not recorded")
-        });
+        let outcome = commit(store.conn_mut(), &redactor, &batch)
+            .map_err(|e| AuditError::Write(e.to_string().into()));
         for (_, ack) in batch.drain(..) {
             let _ = ack.send(outcome.clone());
         }

@@ -17,6 +17,8 @@
 //! The core ([`Proxy::relay`]) takes any async reader/writer pairs, so tests
 //! drive it in-process; `gatehouse run` plugs in stdio and a child process.
 
+mod admission;
+mod answers;
 mod framing;
 mod message;
 mod relay;
@@ -101,18 +103,35 @@ struct State {
     /// `subscriptions/listen` streams that asked for tool list changes.
     tool_listeners: Vec<IdKey>,
     /// Requests from the client awaiting the server's answer.
-    pending: HashMap<IdKey, Pending>,
+    pending: HashMap<IdKey, Call>,
     /// Why the server cannot answer any more (exited, failed to start).
     upstream_down: Option<String>,
 }
 
-/// A client request on its way to the server.
-struct Pending {
-    method: String,
+/// What the audit record of one client message starts from: the request
+/// as it arrived (or what could be told of an unusable message).
+struct Call {
+    method: Option<String>,
     tool: Option<String>,
+    /// The raw JSON of `params.arguments`; redacted when recorded.
     arguments: Option<String>,
+    /// Wall-clock time of arrival, in microseconds since the epoch.
     time: i64,
+    /// Monotonic time of arrival, for the latency.
     received: Instant,
+}
+
+impl Call {
+    /// A message that arrived at `time`/`received`, not yet understood.
+    fn arrived(time: i64, received: Instant) -> Self {
+        Self {
+            method: None,
+            tool: None,
+            arguments: None,
+            time,
+            received,
+        }
+    }
 }
 
 impl Proxy {
