@@ -24,11 +24,32 @@ pub fn run(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
 
 async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
     let dir = DataDir::from_env()?;
-    let store = Store::open(&dir)?;
     let mut cfg = ProxyConfig::new(name);
     cfg.max_message_bytes = max_message_bytes;
     cfg.log_hint = proxy::log_path(&dir, name).display().to_string();
 
+    let store = match Store::open(&dir) {
+        Ok(store) => store,
+        Err(e) => {
+            // No store, no policy and no audit: start nothing, and answer
+            // every request with the reason rather than leave the client
+            // with a silent disconnect.
+            let reason = format!("{}: {e}", dir.database().display());
+            eprintln!("gatehouse: cannot open the database {reason}");
+            let policy = Arc::new(ArcSwap::from_pointee(Err(reason.clone())));
+            let proxy = Proxy::new(cfg, policy, AuditWriter::unavailable(reason.as_str()));
+            let upstream: Result<Upstream<tokio::io::Empty, tokio::io::Sink>, _> = Err(reason);
+            proxy
+                .relay(
+                    tokio::io::stdin(),
+                    tokio::io::stdout(),
+                    upstream,
+                    Arc::new(Notify::new()),
+                )
+                .await;
+            return Ok(());
+        }
+    };
     let policy = Arc::new(ArcSwap::from_pointee(
         store.policy_snapshot(name).map_err(|e| e.to_string()),
     ));
@@ -73,19 +94,26 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
 }
 
 /// The client has gone and the server's stdin is closed: give it a moment
-/// to exit, then terminate it, then kill it.
+/// to exit, then terminate it, then kill it. One `wait` future runs through
+/// all three steps: it is never dropped and restarted half-way.
 async fn shut_down(mut child: tokio::process::Child) {
     const GRACE: Duration = Duration::from_secs(2);
-    if tokio::time::timeout(GRACE, child.wait()).await.is_ok() {
+    let pid = child.id();
+    let exited = child.wait();
+    tokio::pin!(exited);
+    if tokio::time::timeout(GRACE, &mut exited).await.is_ok() {
         return;
     }
     #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        // SAFETY: kill(2) with a pid we own and a valid signal number.
-        unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-        if tokio::time::timeout(GRACE, child.wait()).await.is_ok() {
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        if let Some(pid) = pid {
+            // SAFETY: kill(2) on our own child, not yet reaped (its wait
+            // is still pending), with a valid signal number.
+            unsafe { libc::kill(pid as libc::pid_t, signal) };
+        }
+        if tokio::time::timeout(GRACE, &mut exited).await.is_ok() {
             return;
         }
     }
-    let _ = child.kill().await;
+    eprintln!("gatehouse: the server did not exit after SIGKILL; leaving it");
 }

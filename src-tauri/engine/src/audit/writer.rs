@@ -1,7 +1,7 @@
 //! The audit writer thread and its group commit.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
@@ -27,13 +27,23 @@ pub enum AuditError {
     Stopped,
     /// The database refused the write (locked, full, unreadable...).
     #[error("Gatehouse could not write its audit log ({0}); the call was not recorded")]
-    Write(std::sync::Arc<str>),
+    Write(Arc<str>),
+    /// The database could not be opened at all.
+    #[error("Gatehouse cannot use its database ({0}); the call was refused and not recorded")]
+    Unavailable(Arc<str>),
 }
 
 /// Appends audit records from any thread or task; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AuditWriter {
-    tx: mpsc::Sender<(AuditRecord, Ack)>,
+    sink: Sink,
+}
+
+#[derive(Clone, Debug)]
+enum Sink {
+    Thread(mpsc::Sender<(AuditRecord, Ack)>),
+    /// No database: every record fails, so every call is refused.
+    Unavailable(Arc<str>),
 }
 
 impl AuditWriter {
@@ -47,7 +57,17 @@ impl AuditWriter {
             .name("audit-writer".into())
             .spawn(move || run(store, redactor, rx))
             .map_err(|e| Error::io(path, e))?;
-        Ok(Self { tx })
+        Ok(Self {
+            sink: Sink::Thread(tx),
+        })
+    }
+
+    /// A writer for a database that could not be opened: each record fails
+    /// with `reason`, so a proxy built on it refuses every call and says why.
+    pub fn unavailable(reason: impl Into<Arc<str>>) -> Self {
+        Self {
+            sink: Sink::Unavailable(reason.into()),
+        }
     }
 
     /// Appends `record`, returning once it is committed. An error means the
@@ -61,8 +81,15 @@ impl AuditWriter {
     /// keep reading while earlier records commit.
     pub fn submit(&self, record: AuditRecord) -> Receipt {
         let (ack, done) = oneshot::channel();
-        if let Err(mpsc::SendError((_, ack))) = self.tx.send((record, ack)) {
-            let _ = ack.send(Err(AuditError::Stopped));
+        match &self.sink {
+            Sink::Thread(tx) => {
+                if let Err(mpsc::SendError((_, ack))) = tx.send((record, ack)) {
+                    let _ = ack.send(Err(AuditError::Stopped));
+                }
+            }
+            Sink::Unavailable(reason) => {
+                let _ = ack.send(Err(AuditError::Unavailable(reason.clone())));
+            }
         }
         done
     }

@@ -126,11 +126,14 @@ impl Proxy {
             ));
         }
         let message = state.upstream_down.clone().unwrap_or_default();
-        state
+        let mut failed: Vec<_> = state
             .pending
             .drain()
             .map(|(id, call)| (id, call, message.clone()))
-            .collect()
+            .collect();
+        // Answered in the order they were asked.
+        failed.sort_by_key(|(_, call, _)| call.received);
+        failed
     }
 
     /// An unusable message from the server: answer the request it was for,

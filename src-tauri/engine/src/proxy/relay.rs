@@ -87,35 +87,51 @@ impl Proxy {
             }
         };
         let (queue, queued) = mpsc::unbounded_channel();
-        let client = self.pump_client(client_in, writer, &out);
-        let server = self.pump_upstream(reader, queue);
-        let forward = self.forward(queued, &out);
-        let notify = self.notify_list_changed(&policy_changed, &out);
-        tokio::pin!(client, server, forward, notify);
+        {
+            let client = self.pump_client(client_in, writer, &out);
+            let server = self.pump_upstream(reader, queue);
+            let forward = self.forward(queued, &out);
+            let notify = self.notify_list_changed(&policy_changed, &out);
+            tokio::pin!(client, server, forward, notify);
 
-        // A finished future must not be polled again: each branch is
-        // guarded by whether it completed.
-        let (mut server_done, mut forward_done) = (false, false);
-        loop {
-            tokio::select! {
-                _ = &mut client => break,
-                _ = &mut server, if !server_done => server_done = true,
-                _ = &mut forward, if !forward_done => forward_done = true,
-                _ = &mut notify => {}
+            // A finished future must not be polled again: each branch is
+            // guarded by whether it completed.
+            let (mut server_done, mut forward_done) = (false, false);
+            loop {
+                tokio::select! {
+                    _ = &mut client => break,
+                    _ = &mut server, if !server_done => server_done = true,
+                    _ = &mut forward, if !forward_done => forward_done = true,
+                    _ = &mut notify => {}
+                }
             }
+            // The client has gone; the server's stdin is closed. Let it
+            // answer what is in flight, within the grace period. Every task
+            // that writes to the client keeps being polled: one may be
+            // half-way through a write, holding the client's writer.
+            let server = async {
+                if !server_done {
+                    (&mut server).await;
+                }
+            };
+            let forward = async {
+                if !forward_done {
+                    (&mut forward).await;
+                }
+            };
+            let drain = async {
+                tokio::select! {
+                    _ = async { tokio::join!(server, forward) } => {}
+                    _ = &mut notify => {}
+                }
+            };
+            let _ = tokio::time::timeout(self.cfg.shutdown_grace, drain).await;
+            // Leaving this block drops the tasks, and with them any hold on
+            // the writer, before the last flush.
         }
-        // The client has gone; the server's stdin is closed. Let it answer
-        // what is in flight, within the grace period.
-        let drain = async {
-            if !server_done {
-                server.await;
-            }
-            if !forward_done {
-                forward.await;
-            }
-        };
-        let _ = tokio::time::timeout(self.cfg.shutdown_grace, drain).await;
-        let _ = out.writer.lock().await.flush().await;
+        // A client that stopped reading must not keep the proxy alive.
+        let flush = async { out.writer.lock().await.flush().await };
+        let _ = tokio::time::timeout(self.cfg.shutdown_grace, flush).await;
     }
 
     async fn pump_client<CR, W, UW>(

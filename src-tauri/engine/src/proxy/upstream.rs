@@ -73,27 +73,111 @@ pub fn launch(dir: &DataDir, server: &Server, secrets: &dyn SecretStore) -> Resu
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
     crate::paths::create_private_dir(&dir.logs())?;
-    tokio::spawn(copy_to_log(stderr, log_path(dir, &server.name)));
+    let secrets: Vec<SecretValue> = values.into_iter().map(|(_, v)| v).collect();
+    let scrubber = Scrubber::new(&secrets);
+    tokio::spawn(copy_to_log(stderr, log_path(dir, &server.name), scrubber));
     Ok(Launch {
         child,
         stdin,
         stdout,
-        secrets: values.into_iter().map(|(_, v)| v).collect(),
+        secrets,
     })
 }
 
-/// Appends the server's stderr to its log, rotating to `.1` when large.
-async fn copy_to_log(mut stderr: tokio::process::ChildStderr, path: PathBuf) {
+/// Replaces the server's own secret values in its stderr before they reach
+/// the log: a server that prints its environment must not put a key on
+/// disk. Works on a byte stream, so a value split across reads is caught.
+struct Scrubber {
+    needles: Vec<Vec<u8>>,
+    /// Longest needle, less one: what is held back at a chunk's end in
+    /// case a value continues in the next read.
+    overlap: usize,
+    pending: Vec<u8>,
+}
+
+const SCRUBBED: &[u8] = b"[REDACTED]";
+/// Past this, text without a line break is written anyway.
+const MAX_HELD: usize = 64 * 1024;
+
+impl Scrubber {
+    fn new(secrets: &[SecretValue]) -> Self {
+        let needles: Vec<Vec<u8>> = secrets
+            .iter()
+            .map(|s| s.expose().as_bytes().to_vec())
+            .filter(|n| !n.is_empty())
+            .collect();
+        let overlap = needles.iter().map(Vec::len).max().unwrap_or(1) - 1;
+        Self {
+            needles,
+            overlap,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes `chunk`; returns what can be written now: complete lines, or
+    /// all but a possible partial value once too much is held.
+    fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
+        if self.needles.is_empty() {
+            return chunk.to_vec();
+        }
+        self.pending.extend_from_slice(chunk);
+        self.scrub();
+        let cut = match memchr::memrchr(b'\n', &self.pending) {
+            Some(i) => i + 1,
+            None if self.pending.len() > MAX_HELD => self.pending.len() - self.overlap,
+            None => 0,
+        };
+        self.pending.drain(..cut).collect()
+    }
+
+    /// What is left when the stream ends.
+    fn finish(mut self) -> Vec<u8> {
+        self.scrub();
+        self.pending
+    }
+
+    fn scrub(&mut self) {
+        for needle in &self.needles {
+            if memchr::memmem::find(&self.pending, needle).is_none() {
+                continue;
+            }
+            let mut out = Vec::with_capacity(self.pending.len());
+            let mut last = 0;
+            for at in memchr::memmem::find_iter(&self.pending, needle) {
+                if at < last {
+                    continue;
+                }
+                out.extend_from_slice(&self.pending[last..at]);
+                out.extend_from_slice(SCRUBBED);
+                last = at + needle.len();
+            }
+            out.extend_from_slice(&self.pending[last..]);
+            self.pending = out;
+        }
+    }
+}
+
+/// Appends the server's stderr to its log, secrets scrubbed, rotating to
+/// `.1` when large.
+async fn copy_to_log(
+    mut stderr: tokio::process::ChildStderr,
+    path: PathBuf,
+    mut scrubber: Scrubber,
+) {
     let mut buf = vec![0u8; 8192];
     let Ok(mut file) = open_log(&path).await else {
         return;
     };
     let mut size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     loop {
-        let n = match stderr.read(&mut buf).await {
+        let clean = match stderr.read(&mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => n,
+            Ok(n) => scrubber.feed(&buf[..n]),
         };
+        let n = clean.len();
+        if n == 0 {
+            continue;
+        }
         if size + n as u64 > LOG_ROTATE_BYTES {
             let _ = tokio::fs::rename(&path, path.with_extension("log.1")).await;
             match open_log(&path).await {
@@ -102,11 +186,12 @@ async fn copy_to_log(mut stderr: tokio::process::ChildStderr, path: PathBuf) {
             }
             size = 0;
         }
-        if file.write_all(&buf[..n]).await.is_err() {
+        if file.write_all(&clean).await.is_err() {
             return;
         }
         size += n as u64;
     }
+    let _ = file.write_all(&scrubber.finish()).await;
     let _ = file.flush().await;
 }
 
@@ -116,4 +201,54 @@ async fn open_log(path: &Path) -> std::io::Result<tokio::fs::File> {
     #[cfg(unix)]
     options.mode(0o600);
     options.open(path).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scrub_in_chunks(secrets: &[&str], input: &[u8], chunk: usize) -> Vec<u8> {
+        let secrets: Vec<SecretValue> = secrets.iter().map(|s| SecretValue::new(*s)).collect();
+        let mut scrubber = Scrubber::new(&secrets);
+        let mut out = Vec::new();
+        for piece in input.chunks(chunk) {
+            out.extend(scrubber.feed(piece));
+        }
+        out.extend(scrubber.finish());
+        out
+    }
+
+    #[test]
+    fn secret_values_are_scrubbed_even_when_split_across_reads() {
+        let input = b"token=sk-canary-123 and again sk-canary-123\nno newline sk-canary-123";
+        for chunk in 1..input.len() {
+            let out = scrub_in_chunks(&["sk-canary-123", "other-secret"], input, chunk);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                "token=[REDACTED] and again [REDACTED]\nno newline [REDACTED]",
+                "chunk size {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_line_is_written_without_waiting_for_its_end_and_stays_scrubbed() {
+        let secrets = [SecretValue::new("sk-canary-123")];
+        let mut scrubber = Scrubber::new(&secrets);
+        let mut long = vec![b'x'; MAX_HELD];
+        long.extend_from_slice(b"sk-canary");
+        let early = scrubber.feed(&long);
+        assert!(!early.is_empty(), "a line past the limit is written");
+        let rest = [scrubber.feed(b"-123 tail"), scrubber.finish()].concat();
+        let all = [early, rest].concat();
+        let text = String::from_utf8(all).unwrap();
+        assert!(!text.contains("sk-canary"), "{}", &text[text.len() - 40..]);
+        assert!(text.ends_with("[REDACTED] tail"));
+    }
+
+    #[test]
+    fn without_secrets_stderr_passes_through_untouched() {
+        let input = b"partial line without newline";
+        assert_eq!(scrub_in_chunks(&[], input, 5), input);
+    }
 }
