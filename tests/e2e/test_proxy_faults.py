@@ -267,6 +267,45 @@ def test_a_policy_change_reaches_a_running_proxy_and_the_client_is_told(cli, scr
     client.close()
 
 
+def test_the_stateless_2026_style_is_understood_without_initialize(cli, scripted):
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "stateless-client", "version": "2"},
+    }
+
+    def request(id_, method, **params):
+        client.send({"jsonrpc": "2.0", "id": id_, "method": method, "params": {"_meta": meta, **params}})
+        return id_
+
+    client = RawClient(cli, "s")
+    discovered = client.reply(request(1, "server/discover"))["result"]
+    assert discovered["supportedVersions"] == ["2026-07-28"]
+    request(2, "subscriptions/listen", notifications={"toolsListChanged": True})
+    assert "echo" in [t["name"] for t in client.reply(request(3, "tools/list"))["result"]["tools"]]
+
+    cli.run("policy", "set", "s", "echo", "deny")
+    notification = client.next(timeout=10)
+    assert notification["method"] == "notifications/tools/list_changed"
+    assert notification["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == 2
+    assert "echo" not in [t["name"] for t in client.reply(request(4, "tools/list"))["result"]["tools"]]
+    # Only the subscription is told: a stateless client gets no plain notification.
+    assert client.unmatched == []
+    refused = client.reply(request(5, "tools/call", name="echo", arguments={}))["result"]
+    assert refused["isError"] is True
+    client.close()
+
+    records = _records(cli, server="s")
+    assert {r["client"] for r in records} == {"stateless-client"}
+    assert [(r["method"], r["decision"]) for r in records] == [
+        ("server/discover", "allowed"),
+        ("tools/list", "allowed"),
+        ("tools/list", "allowed"),
+        ("tools/call", "denied"),
+        # The stream was still open when the session ended.
+        ("subscriptions/listen", "error"),
+    ]
+
+
 def test_a_secret_reaches_the_server_and_nothing_else(cli, env, tmp_path):
     cli.run("server", "add", "canary", "--secret", "API_TOKEN", "--", sys.executable, SCRIPTED)
     cli.run("secret", "set", "canary", "API_TOKEN", input=CANARY)

@@ -82,6 +82,21 @@ def main() -> None:
                     "serverInfo": {"name": "scripted", "version": "1"},
                 },
             })
+        elif method == "server/discover":
+            # The stateless 2026-07-28 style: no initialize, identity in _meta.
+            send({
+                "jsonrpc": "2.0",
+                "id": id_,
+                "result": {
+                    "resultType": "complete",
+                    "supportedVersions": ["2026-07-28"],
+                    "capabilities": {"tools": {"listChanged": True}},
+                    "ttlMs": 0,
+                    "cacheScope": "none",
+                },
+            })
+        elif method == "subscriptions/listen":
+            pass  # a long-lived stream: answered only when it ends
         elif method == "tools/list":
             send({"jsonrpc": "2.0", "id": id_, "result": {"tools": TOOLS}})
         elif method == "tools/call":
