@@ -138,6 +138,21 @@ def test_a_server_crash_mid_call_fails_every_pending_request(cli, scripted):
     ]
 
 
+def test_every_answer_the_client_got_is_in_the_audit_even_if_the_proxy_is_killed(cli, scripted):
+    client = RawClient(cli, "s")
+    client.initialize()
+    for i in range(1, 201):
+        client.call(i, "echo", text=f"call {i}", api_key="sk-do-not-store")
+    answered = {client.next()["id"] for _ in range(120)}
+    client.proc.kill()  # SIGKILL: no chance to flush anything
+    client.proc.wait(timeout=30)
+
+    recorded = [r for r in _records(cli, server="s", limit=1000) if r["method"] == "tools/call"]
+    texts = {r["arguments"]["text"] for r in recorded}
+    assert {f"call {i}" for i in answered} <= texts
+    assert all(r["arguments"]["api_key"] == "[REDACTED]" for r in recorded)
+
+
 @pytest.mark.parametrize("tool", ["garbage", "bad_utf8"])
 def test_an_unusable_message_from_the_server_fails_its_request_and_the_session_goes_on(cli, scripted, tool):
     client = RawClient(cli, "s")
