@@ -38,10 +38,13 @@ if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked --quiet
 fi
 
-# npm ci only when the lockfile changed since the last install.
-if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
-  (cd ui && npm ci --no-fund --no-audit)
-fi
+# npm ci only when the lockfile changed since the last install: the UI's
+# packages, and the MCP peers the end-to-end tests run (tests/package.json).
+for dir in ui tests; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-fund --no-audit)
+  fi
+done
 
 stamp="$GATEHOUSE_VENV/.requirements"
 if [ ! -x "$GATEHOUSE_VENV/bin/python" ] || ! cmp -s tests/requirements.txt "$stamp"; then
