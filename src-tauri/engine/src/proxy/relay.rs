@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
+use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{Mutex as AsyncMutex, Notify, mpsc};
 
@@ -273,7 +274,7 @@ impl Proxy {
         let mut is_error = None;
         match call.method.as_deref().unwrap_or_default() {
             "tools/list" => {
-                if let Some(filtered) = self.filter_tools(&msg) {
+                if let Some(filtered) = self.filter_tools(line, &msg) {
                     body = Cow::Owned(filtered);
                 }
             }
@@ -316,11 +317,14 @@ impl Proxy {
 
     /// Removes hidden tools from a `tools/list` result. `None` if nothing
     /// needs removing (the common case: the line is forwarded untouched).
-    fn filter_tools(&self, msg: &Message<'_>) -> Option<Vec<u8>> {
+    /// Otherwise the line is copied without the hidden tools' entries: the
+    /// other tools and the rest of the message, key order included, stay
+    /// as the server sent them.
+    fn filter_tools(&self, line: &[u8], msg: &Message<'_>) -> Option<Vec<u8>> {
         #[derive(serde::Deserialize)]
-        struct Names<'a> {
+        struct Tools<'a> {
             #[serde(borrow)]
-            tools: Vec<Name<'a>>,
+            tools: Vec<&'a RawValue>,
         }
         #[derive(serde::Deserialize)]
         struct Name<'a> {
@@ -328,21 +332,29 @@ impl Proxy {
             name: Cow<'a, str>,
         }
         let result = msg.result()?;
-        let names: Names = serde_json::from_str(result.get()).ok()?;
+        let listed: Tools = serde_json::from_str(result.get()).ok()?;
         let policy = self.policy.load();
-        let hides = |name: &str| match &**policy {
-            Ok(p) => p.hides(name),
-            Err(_) => false, // calls are refused anyway; listing stays informative
+        let hides = |tool: &RawValue| match (&**policy, serde_json::from_str::<Name>(tool.get())) {
+            (Ok(p), Ok(t)) => p.hides(&t.name),
+            // Calls are refused anyway when the policy is unreadable; the
+            // listing stays informative.
+            _ => false,
         };
-        if !names.tools.iter().any(|t| hides(&t.name)) {
+        let hidden: Vec<bool> = listed.tools.iter().map(|t| hides(t)).collect();
+        if !hidden.contains(&true) {
             return None;
         }
-        let mut value: serde_json::Value = serde_json::from_str(result.get()).ok()?;
-        if let Some(tools) = value.get_mut("tools").and_then(|t| t.as_array_mut()) {
-            tools.retain(|t| !t["name"].as_str().is_some_and(&hides));
-        }
-        let id = msg.id().map(|i| i.get()).unwrap_or("null");
-        Some(format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{value}}}"#).into_bytes())
+        splice_out(line, &listed.tools, &hidden).or_else(|| {
+            // Not reachable with serde_json's borrowed RawValues; should it
+            // ever be, filter by rebuilding (keys re-ordered) rather than
+            // let a hidden tool through.
+            let mut value: serde_json::Value = serde_json::from_str(result.get()).ok()?;
+            let tools = value.get_mut("tools")?.as_array_mut()?;
+            let mut hidden = hidden.iter();
+            tools.retain(|_| !hidden.next().copied().unwrap_or(true));
+            let id = msg.id().map_or("null", |i| i.get());
+            Some(format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{value}}}"#).into_bytes())
+        })
     }
 
     /// Writes the server's messages to the client in order, each once its
@@ -412,5 +424,86 @@ fn server_message_unusable(invalid: Invalid) -> String {
         Invalid::Malformed(e) => format!("the server sent a message that is not valid JSON ({e})"),
         Invalid::Batch => "the server sent a JSON-RPC batch, which MCP no longer allows".into(),
         Invalid::NotJsonRpc => "the server sent a message that is not JSON-RPC".into(),
+    }
+}
+
+/// `line` without the array elements of `items` marked in `drop`. Every
+/// byte outside the array, and each kept element, is copied as is; kept
+/// elements are joined by a plain `,`. `None` if an item does not lie
+/// within `line`.
+fn splice_out(line: &[u8], items: &[&RawValue], drop: &[bool]) -> Option<Vec<u8>> {
+    let base = line.as_ptr() as usize;
+    let span = |item: &RawValue| {
+        let start = (item.get().as_ptr() as usize).checked_sub(base)?;
+        let end = start + item.get().len();
+        (end <= line.len()).then_some(start..end)
+    };
+    let first = span(items.first()?)?;
+    let last = span(items.last()?)?;
+    let mut out = Vec::with_capacity(line.len());
+    out.extend_from_slice(&line[..first.start]);
+    let mut kept = 0;
+    for (item, dropped) in items.iter().zip(drop) {
+        if *dropped {
+            continue;
+        }
+        if kept > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&line[span(item)?]);
+        kept += 1;
+    }
+    out.extend_from_slice(&line[last.end..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn splice(line: &str, drop: &[bool]) -> String {
+        #[derive(serde::Deserialize)]
+        struct Tools<'a> {
+            #[serde(borrow)]
+            tools: Vec<&'a RawValue>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            result: &'a RawValue,
+        }
+        let envelope: Envelope = serde_json::from_str(line).unwrap();
+        let tools: Tools = serde_json::from_str(envelope.result.get()).unwrap();
+        String::from_utf8(splice_out(line.as_bytes(), &tools.tools, drop).unwrap()).unwrap()
+    }
+
+    const LIST: &str = r#"{"jsonrpc":"2.0","id":4,"result":{"tools":[{"name":"a","z":1,"b":2}, {"name":"b","inputSchema":{"y":{},"x":{}}},{"name":"c"}],"nextCursor":"n"}}"#;
+
+    #[test]
+    fn removing_tools_keeps_the_rest_as_sent() {
+        assert_eq!(
+            splice(LIST, &[false, true, false]),
+            r#"{"jsonrpc":"2.0","id":4,"result":{"tools":[{"name":"a","z":1,"b":2},{"name":"c"}],"nextCursor":"n"}}"#
+        );
+        assert_eq!(
+            splice(LIST, &[true, false, false]),
+            r#"{"jsonrpc":"2.0","id":4,"result":{"tools":[{"name":"b","inputSchema":{"y":{},"x":{}}},{"name":"c"}],"nextCursor":"n"}}"#
+        );
+        assert_eq!(
+            splice(LIST, &[false, false, true]),
+            r#"{"jsonrpc":"2.0","id":4,"result":{"tools":[{"name":"a","z":1,"b":2},{"name":"b","inputSchema":{"y":{},"x":{}}}],"nextCursor":"n"}}"#
+        );
+        let none_left = splice(LIST, &[true, true, true]);
+        assert_eq!(
+            none_left,
+            r#"{"jsonrpc":"2.0","id":4,"result":{"tools":[],"nextCursor":"n"}}"#
+        );
+        serde_json::from_str::<serde_json::Value>(&none_left).unwrap();
+    }
+
+    #[test]
+    fn an_item_outside_the_line_is_refused_not_spliced() {
+        let elsewhere: Box<RawValue> = RawValue::from_string(r#"{"name":"x"}"#.into()).unwrap();
+        assert!(splice_out(LIST.as_bytes(), &[&elsewhere], &[false]).is_none());
     }
 }
