@@ -68,8 +68,14 @@ impl<'a> Message<'a> {
         if line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
             return Err(Invalid::Batch);
         }
+        // serde_json checks UTF-8 only in the strings it decodes, not in
+        // members it skips (`"jsonrpc"`, unknown fields), which are relayed
+        // as they are: check the whole line.
+        let line = std::str::from_utf8(line).map_err(|e| {
+            Invalid::Malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+        })?;
         let msg: Message<'a> =
-            serde_json::from_slice(line).map_err(|e| Invalid::Malformed(e.to_string()))?;
+            serde_json::from_str(line).map_err(|e| Invalid::Malformed(e.to_string()))?;
         let kind = match (&msg.method, msg.id.is_some()) {
             (Some(_), true) => Kind::Request,
             (Some(_), false) => Kind::Notification,
@@ -119,7 +125,11 @@ pub enum IdKey {
 impl IdKey {
     /// The key for a raw JSON id.
     pub fn of(raw: &RawValue) -> Self {
-        let text = raw.get();
+        Self::of_text(raw.get())
+    }
+
+    /// The key for an id's JSON text.
+    fn of_text(text: &str) -> Self {
         match text.parse::<i64>() {
             Ok(n) => IdKey::Num(n),
             Err(_) => IdKey::Text(text.into()),
@@ -137,12 +147,24 @@ impl IdKey {
 
 /// Finds `"id": <number or string>` in a fragment of a message that could
 /// not be parsed whole (too long, or malformed), so its request can still be
-/// answered.
+/// answered. The key is the one [`IdKey::of`] gives for the same id, and its
+/// text is valid JSON (it is pasted into the answer); an id that is not
+/// valid JSON is not found.
 pub fn scan_id(fragment: &[u8]) -> Option<IdKey> {
     let mut from = 0;
     while let Some(pos) = memmem::find(&fragment[from..], b"\"id\"") {
-        let mut i = from + pos + 4;
+        let quote = from + pos;
+        let mut i = quote + 4;
         from = i;
+        // `\"id"` ends a string (a key or value) that merely ends in `id`.
+        let backslashes = fragment[..quote]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes % 2 == 1 {
+            continue;
+        }
         while fragment.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
         }
@@ -164,24 +186,37 @@ pub fn scan_id(fragment: &[u8]) -> Option<IdKey> {
                     }
                     i += 1;
                     if b == b'"' {
-                        let text = std::str::from_utf8(&fragment[start..i]).ok()?;
-                        return Some(IdKey::Text(text.into()));
+                        return json_scalar(&fragment[start..i]).map(IdKey::of_text);
                     }
                 }
                 return None;
             }
             Some(b'-' | b'0'..=b'9') => {
-                i += 1;
-                while fragment.get(i).is_some_and(u8::is_ascii_digit) {
+                // The whole number, fraction and exponent included: `1.5`
+                // is not `1`.
+                while fragment
+                    .get(i)
+                    .is_some_and(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
+                {
                     i += 1;
                 }
-                let text = std::str::from_utf8(&fragment[start..i]).ok()?;
-                return text.parse().ok().map(IdKey::Num);
+                return json_scalar(&fragment[start..i]).map(IdKey::of_text);
             }
             _ => continue,
         }
     }
     None
+}
+
+/// `text` if it is one valid JSON string or number.
+fn json_scalar(text: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(text).ok()?;
+    let valid = if text.starts_with('"') {
+        serde_json::from_str::<String>(text).is_ok()
+    } else {
+        serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+    };
+    valid.then_some(text)
 }
 
 /// The identity fields a client may put in any request's `params._meta`.
@@ -357,6 +392,51 @@ mod tests {
             Some(IdKey::Num(-3))
         );
         assert_eq!(scan_id(br#"{"identity":"id","no":1}"#), None);
+    }
+
+    // Found by fuzzing (fuzz/, targets `message` and `message_ids`).
+    #[test]
+    fn scanned_ids_match_parsed_ids_and_are_valid_json() {
+        let parsed = |line: &[u8]| IdKey::of(Message::parse(line).unwrap().1.id().unwrap());
+        for id in [
+            "1.5",
+            "-0.25",
+            "1e3",
+            "2E-2",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "-0",
+            r#""a\u00e9\"b""#,
+        ] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            let line = line.as_bytes();
+            assert_eq!(scan_id(line), Some(parsed(line)), "id {id}");
+        }
+        // A key that merely ends in `"id` (its quote escaped) is not the id.
+        let line = br#"{"x\"id":5,"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert_eq!(scan_id(line), Some(IdKey::Num(1)));
+        // An id that is not valid JSON is not echoed into an answer.
+        assert_eq!(scan_id(b"{\"id\":\"a\tb\",\"method\":\"x\"}"), None);
+        assert_eq!(scan_id(br#"{"id":"a\qb","method":"x"}"#), None);
+        assert_eq!(scan_id(br#"{"id":"\ud800","method":"x"}"#), None);
+        assert_eq!(scan_id(br#"{"id":1.2.3,"method":"x"}"#), None);
+        assert_eq!(scan_id(br#"{"id":-,"method":"x"}"#), None);
+    }
+
+    // Found by fuzzing: invalid UTF-8 in a member serde_json skips was
+    // accepted, and would have been relayed.
+    #[test]
+    fn invalid_utf8_anywhere_is_malformed() {
+        for line in [
+            &b"{\"jsonrpc\":\"\xc3\x28\",\"id\":1,\"method\":\"ping\"}"[..],
+            b"{\"id\":1,\"method\":\"ping\",\"x\":{\"y\":[\"\xff\"]}}",
+            b"{\"id\":1,\"result\":{}}\xff",
+        ] {
+            assert!(
+                matches!(Message::parse(line), Err(Invalid::Malformed(_))),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]
