@@ -56,7 +56,6 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
     let launched = store
         .server(name)
         .and_then(|server| proxy::launch(&dir, &server, &Keychain));
-    drop(store);
 
     let (upstream, child, secrets) = match launched {
         Ok(l) => (
@@ -74,6 +73,10 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
         }
     };
     let audit = AuditWriter::spawn(&dir.database(), Redactor::new(secrets))?;
+    // Closed only now: the last connection to close checkpoints and removes
+    // the WAL, which the writer would then recreate (four fsyncs before the
+    // first answer).
+    drop(store);
     let changed = Arc::new(Notify::new());
     proxy::spawn_policy_watcher(
         dir.database(),
@@ -84,7 +87,7 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
 
     let proxy = Proxy::new(cfg, policy, audit);
     proxy
-        .relay(tokio::io::stdin(), tokio::io::stdout(), upstream, changed)
+        .relay(stdio::input(), stdio::output(), upstream, changed)
         .await;
 
     if let Some(child) = child {
@@ -116,4 +119,56 @@ async fn shut_down(mut child: tokio::process::Child) {
         }
     }
     eprintln!("gatehouse: the server did not exit after SIGKILL; leaving it");
+}
+
+/// Stdin and stdout on the event loop. Clients launch the proxy with pipes;
+/// tokio's `stdin()`/`stdout()` would hand every read and write to a
+/// thread pool, which costs more than the rest of a call. Files and
+/// terminals (someone trying the proxy by hand) keep the portable path.
+/// Each side is chosen on its own: a pipe is made non-blocking, which only
+/// the event loop can read or write.
+mod stdio {
+    use tokio::io::{AsyncRead, AsyncWrite};
+
+    pub fn input() -> Box<dyn AsyncRead + Unpin> {
+        #[cfg(unix)]
+        if let Some(pipe) = pipes::stdin() {
+            return Box::new(pipe);
+        }
+        Box::new(tokio::io::stdin())
+    }
+
+    pub fn output() -> Box<dyn AsyncWrite + Unpin> {
+        #[cfg(unix)]
+        if let Some(pipe) = pipes::stdout() {
+            return Box::new(pipe);
+        }
+        Box::new(tokio::io::stdout())
+    }
+
+    #[cfg(unix)]
+    mod pipes {
+        use std::fs::File;
+        use std::os::fd::{AsFd, BorrowedFd};
+
+        use tokio::net::unix::pipe;
+
+        /// A duplicate of `fd` if it is a pipe. Checked here: from_file
+        /// sets O_NONBLOCK before it refuses a non-pipe, and the blocking
+        /// fallback could not use the descriptor after that.
+        fn duplicate_pipe(fd: BorrowedFd<'_>) -> Option<File> {
+            use std::os::unix::fs::FileTypeExt;
+            let file = File::from(fd.try_clone_to_owned().ok()?);
+            let is_pipe = file.metadata().ok()?.file_type().is_fifo();
+            is_pipe.then_some(file)
+        }
+
+        pub fn stdin() -> Option<pipe::Receiver> {
+            pipe::Receiver::from_file(duplicate_pipe(std::io::stdin().as_fd())?).ok()
+        }
+
+        pub fn stdout() -> Option<pipe::Sender> {
+            pipe::Sender::from_file(duplicate_pipe(std::io::stdout().as_fd())?).ok()
+        }
+    }
 }

@@ -3,7 +3,6 @@
 //! answer. Also the audit record built from a [`Call`] and its outcome.
 
 use tokio::io::AsyncWrite;
-use tokio::sync::mpsc;
 
 use super::message::{self, INTERNAL_ERROR, IdKey};
 use super::relay::{Outbox, Outgoing};
@@ -136,14 +135,9 @@ impl Proxy {
         failed
     }
 
-    /// An unusable message from the server: answer the request it was for,
-    /// if that can be told, so the client never waits forever.
-    pub(super) fn fail_pending(
-        &self,
-        id: Option<IdKey>,
-        reason: &str,
-        queue: &mpsc::UnboundedSender<Outgoing>,
-    ) {
+    /// An unusable message from the server: the answer to the request it
+    /// was for, if that can be told, so the client never waits forever.
+    pub(super) fn fail_pending(&self, id: Option<IdKey>, reason: &str) -> Option<Outgoing> {
         let found = {
             let mut state = self.state();
             match id {
@@ -154,28 +148,23 @@ impl Proxy {
             }
         };
         match found {
-            Some((id, call)) => self.queue_failure(id, call, reason, queue),
+            Some((id, call)) => Some(self.failure(id, call, reason)),
             None => {
-                eprintln!("gatehouse: {reason}; it answered no pending request and was dropped")
+                eprintln!("gatehouse: {reason}; it answered no pending request and was dropped");
+                None
             }
         }
     }
 
-    /// Queues a JSON-RPC error for a pending request, in order with the
-    /// server's own answers.
-    pub(super) fn queue_failure(
-        &self,
-        id: IdKey,
-        call: Call,
-        reason: &str,
-        queue: &mpsc::UnboundedSender<Outgoing>,
-    ) {
+    /// A JSON-RPC error for a pending request, recorded, to be queued in
+    /// order with the server's own answers.
+    pub(super) fn failure(&self, id: IdKey, call: Call, reason: &str) -> Outgoing {
         let body = message::error_response(Some(&id.to_json()), INTERNAL_ERROR, reason);
         let record = self.record(call, Outcome::failed(INTERNAL_ERROR, reason, &body));
-        let _ = queue.send(Outgoing {
+        Outgoing {
             receipt: Some(self.audit.submit(record)),
             body,
             id: Some(id),
-        });
+        }
     }
 }

@@ -21,6 +21,9 @@ use super::{Call, Proxy};
 use crate::audit::{AuditDecision, AuditWriter, Receipt};
 use crate::now_micros;
 
+/// Most messages waiting for their audit record on their way to the client.
+const QUEUE_DEPTH: usize = 1024;
+
 /// The client's side of the connection: one writer shared by every task.
 pub(super) struct Outbox<W> {
     writer: AsyncMutex<BufWriter<W>>,
@@ -87,7 +90,9 @@ impl Proxy {
                 (None, None)
             }
         };
-        let (queue, queued) = mpsc::unbounded_channel();
+        // Bounded: when the client reads slowly, the proxy stops reading the
+        // server instead of buffering without limit.
+        let (queue, queued) = mpsc::channel(QUEUE_DEPTH);
         {
             let client = self.pump_client(client_in, writer, &out);
             let server = self.pump_upstream(reader, queue);
@@ -220,40 +225,47 @@ impl Proxy {
     async fn pump_upstream<UR: AsyncRead + Unpin>(
         &self,
         reader: Option<UR>,
-        queue: mpsc::UnboundedSender<Outgoing>,
+        queue: mpsc::Sender<Outgoing>,
     ) {
         let Some(reader) = reader else { return };
         let mut lines = LineReader::new(reader, self.cfg.max_message_bytes);
         loop {
-            match lines.next().await {
-                Ok(Some((Frame::Line(line), _))) => self.on_server_line(line, &queue),
+            let item = match lines.next().await {
+                Ok(Some((Frame::Line(line), _))) => self.on_server_line(line),
                 Ok(Some((Frame::TooLong { len, head, tail }, _))) => {
                     let reason = format!(
                         "the server's message of {len} bytes is over Gatehouse's limit of {} bytes; raise it with `gatehouse run --max-message-bytes`",
                         self.cfg.max_message_bytes
                     );
                     let id = scan_id(head).or_else(|| scan_id(tail));
-                    self.fail_pending(id, &reason, &queue);
+                    self.fail_pending(id, &reason)
                 }
                 Ok(None) => break,
                 Err(e) => {
                     eprintln!("gatehouse: reading from the server failed: {e}");
                     break;
                 }
+            };
+            if let Some(item) = item
+                && queue.send(item).await.is_err()
+            {
+                break;
             }
         }
         for (id, call, reason) in self.upstream_gone("it exited before answering") {
-            self.queue_failure(id, call, &reason, &queue);
+            if queue.send(self.failure(id, call, &reason)).await.is_err() {
+                break;
+            }
         }
     }
 
-    fn on_server_line(&self, line: &[u8], queue: &mpsc::UnboundedSender<Outgoing>) {
+    /// What to send the client for a line from the server, if anything.
+    fn on_server_line(&self, line: &[u8]) -> Option<Outgoing> {
         let (kind, msg) = match Message::parse(line) {
             Ok(parsed) => parsed,
             Err(invalid) => {
                 let reason = server_message_unusable(invalid);
-                self.fail_pending(scan_id(line), &reason, queue);
-                return;
+                return self.fail_pending(scan_id(line), &reason);
             }
         };
         let call = match kind {
@@ -263,12 +275,11 @@ impl Proxy {
             Kind::Request | Kind::Notification => None,
         };
         let Some(call) = call else {
-            let _ = queue.send(Outgoing {
+            return Some(Outgoing {
                 receipt: None,
                 body: line.to_vec(),
                 id: None,
             });
-            return;
         };
         let mut body = Cow::Borrowed(line);
         let mut is_error = None;
@@ -308,11 +319,11 @@ impl Proxy {
             rpc_error,
         };
         let record = self.record(call, outcome);
-        let _ = queue.send(Outgoing {
+        Some(Outgoing {
             receipt: Some(self.audit.submit(record)),
             body: body.into_owned(),
             id: msg.id().map(IdKey::of),
-        });
+        })
     }
 
     /// Removes hidden tools from a `tools/list` result. `None` if nothing
@@ -361,7 +372,7 @@ impl Proxy {
     /// audit record is committed, flushing once per burst.
     async fn forward<W: AsyncWrite + Unpin>(
         &self,
-        mut queued: mpsc::UnboundedReceiver<Outgoing>,
+        mut queued: mpsc::Receiver<Outgoing>,
         out: &Outbox<W>,
     ) {
         while let Some(item) = queued.recv().await {

@@ -69,8 +69,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
 
     -- One row per request/response pair (or refused request). The server is
     -- kept by name so history outlives the registration. Arguments are
-    -- stored redacted. The audit writer bumps the 'audit' revision once per
-    -- batch rather than per row.
+    -- stored redacted. (The 'audit' revision row below is unused: watchers
+    -- take max(audit.id) as the audit topic's revision.)
     CREATE TABLE audit (
         id           INTEGER PRIMARY KEY,
         time         INTEGER NOT NULL,          -- request received, microseconds since the epoch
