@@ -282,6 +282,24 @@ def test_a_policy_change_reaches_a_running_proxy_and_the_client_is_told(cli, scr
     client.close()
 
 
+def test_a_tool_list_that_cannot_be_checked_is_not_passed_on(cli, tmp_path):
+    cli.run("server", "add", "odd", "--", sys.executable, SCRIPTED, "--odd-list")
+    client = RawClient(cli, "odd")
+    client.initialize()
+    # Nothing hidden: the list passes untouched, unread.
+    client.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    names = [t["name"] for t in client.reply(1)["result"]["tools"]]
+    assert "odd\ud800" in names and "crash" in names
+    cli.run("policy", "set", "odd", "crash", "deny")
+    assert client.next(timeout=10)["method"] == "notifications/tools/list_changed"
+    # Something must be hidden and the list cannot be read: an error, not
+    # a list that might still show the hidden tool.
+    client.send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    error = client.reply(2)["error"]
+    assert "could not read the server's tool list" in error["message"]
+    client.close()
+
+
 def test_the_stateless_2026_style_is_understood_without_initialize(cli, scripted):
     meta = {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",

@@ -5,6 +5,7 @@ request, and reports what it received in its environment.
 Usage: scripted.py [--stubborn] [--state DIR]
   --state DIR  write DIR/pid at start and DIR/clean-exit when stdin closes
   --stubborn   ignore SIGTERM and keep running after stdin closes
+  --odd-list   answer tools/list with a tool name strict parsers refuse
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import time
 args = sys.argv[1:]
 STUBBORN = "--stubborn" in args
 STATE = args[args.index("--state") + 1] if "--state" in args else None
+# A tool list strict parsers refuse: a tool name with a lone surrogate.
+ODD_LIST = "--odd-list" in args
 
 TOOLS = [
     {"name": name, "description": f"{name} (scripted)", "inputSchema": {"type": "object"}}
@@ -97,6 +100,10 @@ def main() -> None:
             })
         elif method == "subscriptions/listen":
             pass  # a long-lived stream: answered only when it ends
+        elif method == "tools/list" and ODD_LIST:
+            tools = json.dumps(TOOLS)[:-1] + ', {"name": "odd\\ud800", "inputSchema": {"type": "object"}}]'
+            out.write(b'{"jsonrpc": "2.0", "id": ' + json.dumps(id_).encode() + b', "result": {"tools": ' + tools.encode() + b"}}\n")
+            out.flush()
         elif method == "tools/list":
             send({"jsonrpc": "2.0", "id": id_, "result": {"tools": TOOLS}})
         elif method == "tools/call":

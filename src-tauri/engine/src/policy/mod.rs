@@ -90,6 +90,11 @@ impl PolicySnapshot {
     pub fn hides(&self, tool: &str) -> bool {
         self.decide(tool).decision == Decision::Deny
     }
+
+    /// Whether any tool is hidden: if not, `tools/list` passes untouched.
+    pub fn hides_any(&self) -> bool {
+        self.switches.values().any(|&d| d == Decision::Deny)
+    }
 }
 
 impl Store {

@@ -284,11 +284,21 @@ impl Proxy {
         let mut body = Cow::Borrowed(line);
         let mut is_error = None;
         match call.method.as_deref().unwrap_or_default() {
-            "tools/list" => {
-                if let Some(filtered) = self.filter_tools(line, &msg) {
-                    body = Cow::Owned(filtered);
+            "tools/list" => match self.filter_tools(line, &msg) {
+                Listing::Unchanged => {}
+                Listing::Filtered(filtered) => body = Cow::Owned(filtered),
+                Listing::Unreadable(reason) => {
+                    let id = msg.id().map(IdKey::of);
+                    return Some(match id {
+                        Some(id) => self.failure(id, call, &reason),
+                        None => Outgoing {
+                            receipt: None,
+                            body: message::error_response(None, INTERNAL_ERROR, &reason),
+                            id: None,
+                        },
+                    });
                 }
-            }
+            },
             "initialize" => {
                 if let Some(v) = msg
                     .result()
@@ -326,12 +336,13 @@ impl Proxy {
         })
     }
 
-    /// Removes hidden tools from a `tools/list` result. `None` if nothing
-    /// needs removing (the common case: the line is forwarded untouched).
+    /// Removes hidden tools from a `tools/list` result. Most of the time
+    /// the policy hides nothing and the line passes untouched, unparsed.
     /// Otherwise the line is copied without the hidden tools' entries: the
     /// other tools and the rest of the message, key order included, stay
-    /// as the server sent them.
-    fn filter_tools(&self, line: &[u8], msg: &Message<'_>) -> Option<Vec<u8>> {
+    /// as the server sent them. A list that cannot be read is not passed on
+    /// (it could show a hidden tool): the client gets an error instead.
+    fn filter_tools(&self, line: &[u8], msg: &Message<'_>) -> Listing {
         #[derive(serde::Deserialize)]
         struct Tools<'a> {
             #[serde(borrow)]
@@ -342,30 +353,42 @@ impl Proxy {
             #[serde(borrow)]
             name: Cow<'a, str>,
         }
-        let result = msg.result()?;
-        let listed: Tools = serde_json::from_str(result.get()).ok()?;
         let policy = self.policy.load();
-        let hides = |tool: &RawValue| match (&**policy, serde_json::from_str::<Name>(tool.get())) {
-            (Ok(p), Ok(t)) => p.hides(&t.name),
-            // Calls are refused anyway when the policy is unreadable; the
-            // listing stays informative.
-            _ => false,
+        let policy = match &**policy {
+            Ok(p) if p.hides_any() => p,
+            // Nothing to hide; or the policy is unreadable, and then every
+            // call is refused anyway while the listing stays informative.
+            _ => return Listing::Unchanged,
         };
-        let hidden: Vec<bool> = listed.tools.iter().map(|t| hides(t)).collect();
-        if !hidden.contains(&true) {
-            return None;
+        let Some(result) = msg.result() else {
+            return Listing::Unchanged; // an error response
+        };
+        let unreadable = |e: serde_json::Error| {
+            Listing::Unreadable(format!(
+                "Gatehouse could not read the server's tool list to remove the tools it must hide ({e})"
+            ))
+        };
+        let listed: Tools = match serde_json::from_str(result.get()) {
+            Ok(listed) => listed,
+            Err(e) => return unreadable(e),
+        };
+        let mut hidden = Vec::with_capacity(listed.tools.len());
+        for tool in &listed.tools {
+            match serde_json::from_str::<Name>(tool.get()) {
+                Ok(t) => hidden.push(policy.hides(&t.name)),
+                Err(e) => return unreadable(e),
+            }
         }
-        splice_out(line, &listed.tools, &hidden).or_else(|| {
-            // Not reachable with serde_json's borrowed RawValues; should it
-            // ever be, filter by rebuilding (keys re-ordered) rather than
-            // let a hidden tool through.
-            let mut value: serde_json::Value = serde_json::from_str(result.get()).ok()?;
-            let tools = value.get_mut("tools")?.as_array_mut()?;
-            let mut hidden = hidden.iter();
-            tools.retain(|_| !hidden.next().copied().unwrap_or(true));
-            let id = msg.id().map_or("null", |i| i.get());
-            Some(format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{value}}}"#).into_bytes())
-        })
+        if !hidden.contains(&true) {
+            return Listing::Unchanged;
+        }
+        match splice_out(line, &listed.tools, &hidden) {
+            Some(filtered) => Listing::Filtered(filtered),
+            // Not reachable with serde_json's borrowed RawValues.
+            None => Listing::Unreadable(
+                "Gatehouse could not locate the server's tools in its answer".into(),
+            ),
+        }
     }
 
     /// Writes the server's messages to the client in order, each once its
@@ -436,6 +459,14 @@ fn server_message_unusable(invalid: Invalid) -> String {
         Invalid::Batch => "the server sent a JSON-RPC batch, which MCP no longer allows".into(),
         Invalid::NotJsonRpc => "the server sent a message that is not JSON-RPC".into(),
     }
+}
+
+/// What becomes of a `tools/list` result.
+enum Listing {
+    Unchanged,
+    Filtered(Vec<u8>),
+    /// Cannot be checked; answer the request with this error instead.
+    Unreadable(String),
 }
 
 /// `line` without the array elements of `items` marked in `drop`. Every
