@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -232,16 +233,37 @@ def test_a_locked_database_fails_calls_closed_and_names_the_problem(cli, scripte
     db = sqlite3.connect(Path(env["GATEHOUSE_HOME"]) / "gatehouse.db", isolation_level=None)
     db.execute("BEGIN EXCLUSIVE")
     try:
-        client.call(1, "echo", text="while locked")
-        error = client.reply(1, timeout=60)["error"]
-        assert "could not write its audit log" in error["message"]
-        assert "locked" in error["message"]
+        # Calls are recorded in the proxy's spool and answered until its
+        # writer finds the database locked (after the busy timeout); from
+        # then on they are refused, and the refusal says why.
+        refused = _first(client, 1, lambda reply: reply["result"].get("isError"), text="while locked")
+        text = refused["result"]["content"][0]["text"]
+        assert "could not write its audit log" in text and "locked" in text
     finally:
         db.execute("ROLLBACK")
         db.close()
-    client.call(2, "echo", text="unlocked")
-    assert client.reply(2)["result"]["content"][0]["text"] == "unlocked"
+    # Once the database takes records again, so does the proxy.
+    _first(client, 100, lambda reply: not reply["result"].get("isError"), text="unlocked")
     client.close()
+
+    allowed = {
+        r["arguments"]["text"]
+        for r in _records(cli, server="s", limit=1000)
+        if r["method"] == "tools/call" and r["decision"] == "allowed"
+    }
+    assert "while locked 1" in allowed, "what was answered during the lock is in the audit"
+    assert any(text.startswith("unlocked") for text in allowed)
+
+
+def _first(client: RawClient, start: int, wanted, text: str, attempts: int = 60) -> dict:
+    """Calls echo until a reply satisfies `wanted`; returns that reply."""
+    for i in range(start, start + attempts):
+        client.call(i, "echo", text=f"{text} {i}")
+        reply = client.reply(i, timeout=60)
+        if wanted(reply):
+            return reply
+        time.sleep(0.5)
+    raise AssertionError(f"no reply as wanted after {attempts} calls")
 
 
 def test_an_unreadable_database_refuses_every_call_and_starts_nothing(cli, scripted, env):

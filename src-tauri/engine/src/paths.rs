@@ -51,6 +51,11 @@ impl DataDir {
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }
+
+    /// Each running proxy's audit spool file (see `audit::journal`).
+    pub fn audit_spool(&self) -> PathBuf {
+        self.root.join("audit-spool")
+    }
 }
 
 /// Creates `dir` (and missing parents) and makes the leaf readable by the

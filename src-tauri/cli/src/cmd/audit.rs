@@ -38,7 +38,13 @@ fn list(args: Args, json: bool) -> anyhow::Result<()> {
         since,
         limit: args.limit,
     };
-    let entries = super::engine()?.store().audit_list(&filter)?;
+    let engine = super::engine()?;
+    let mut store = engine.store();
+    // Include what proxies that died left in their spools.
+    if let Err(e) = gatehouse_engine::audit::recover_spools(engine.data_dir(), &mut store) {
+        eprintln!("gatehouse: could not import the audit spools of stopped proxies: {e}");
+    }
+    let entries = store.audit_list(&filter)?;
     if json {
         return output::json(&entries);
     }

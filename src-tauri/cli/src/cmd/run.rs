@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use gatehouse_engine::audit::{AuditWriter, redact::Redactor};
+use gatehouse_engine::audit::{self, AuditLog, AuditWriter, redact::Redactor};
 use gatehouse_engine::proxy::{self, Proxy, ProxyConfig, Upstream};
 use gatehouse_engine::{DataDir, Keychain, Store};
 use tokio::sync::Notify;
@@ -37,7 +37,7 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
             let reason = format!("{}: {e}", dir.database().display());
             eprintln!("gatehouse: cannot open the database {reason}");
             let policy = Arc::new(ArcSwap::from_pointee(Err(reason.clone())));
-            let proxy = Proxy::new(cfg, policy, AuditWriter::unavailable(reason.as_str()));
+            let proxy = Proxy::new(cfg, policy, AuditLog::unavailable(reason.as_str()));
             let upstream: Result<Upstream<tokio::io::Empty, tokio::io::Sink>, _> = Err(reason);
             proxy
                 .relay(
@@ -50,6 +50,11 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
             return Ok(());
         }
     };
+    let mut store = store;
+    // Records of proxies that died before their writer stored them.
+    if let Err(e) = audit::recover_spools(&dir, &mut store) {
+        eprintln!("gatehouse: could not import earlier audit records yet: {e}");
+    }
     let policy = Arc::new(ArcSwap::from_pointee(
         store.policy_snapshot(name).map_err(|e| e.to_string()),
     ));
@@ -72,7 +77,16 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
             (Err(reason), None, Vec::new())
         }
     };
-    let audit = AuditWriter::spawn(&dir.database(), Redactor::new(secrets))?;
+    let writer = AuditWriter::spawn(&dir.database(), None)?;
+    let session = cfg.session.clone();
+    let audit = match AuditLog::open(&dir, &session, writer, Redactor::new(secrets)) {
+        Ok(audit) => audit,
+        Err(e) => {
+            // Fail closed, and say why in every answer.
+            eprintln!("gatehouse: cannot create the audit spool: {e}");
+            AuditLog::unavailable(format!("cannot create its audit spool: {e}"))
+        }
+    };
     // Closed only now: the last connection to close checkpoints and removes
     // the WAL, which the writer would then recreate (four fsyncs before the
     // first answer).
@@ -89,6 +103,7 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
     proxy
         .relay(stdio::input(), stdio::output(), upstream, changed)
         .await;
+    proxy.audit().finish(&dir.database()).await;
 
     if let Some(child) = child {
         shut_down(child).await;

@@ -1,13 +1,17 @@
 //! The audit log: one record per request/response pair a proxy sees.
 //!
-//! Proxies hand records to an [`AuditWriter`], a thread with its own
-//! connection that commits them in batches (group commit). `append` returns
-//! only once the record's batch is committed, and the proxy forwards the
-//! response only after that: whatever the client was told is on disk, even
-//! if the proxy then crashes. Under load, records that arrive while a batch
-//! commits share the next one, so the cost per record stays small.
-//! Arguments arrive here already redacted (see [`redact`]).
+//! A proxy records through an [`AuditLog`]: each record is redacted, then
+//! appended with one `write` to the proxy's spool file, and only then is the
+//! answer it belongs to sent. The spool survives a crash of the proxy, so
+//! nothing the client was told is lost, and the hot path never waits for
+//! SQLite. An [`AuditWriter`] thread moves the records into the database in
+//! batches (group commit). When the proxy ends, its spool is removed once
+//! everything in it is committed; the spool of a proxy that died is
+//! imported by the next `gatehouse run` or `audit list`
+//! ([`recover_spools`]). Each record carries a per-session number, so one
+//! imported twice is stored once.
 
+mod journal;
 mod query;
 pub mod redact;
 mod writer;
@@ -15,6 +19,7 @@ mod writer;
 use serde::Serialize;
 use ts_rs::TS;
 
+pub use journal::{AuditLog, recover_spools};
 pub use query::{AuditEntry, AuditFilter};
 pub use writer::{AuditError, AuditWriter, Receipt};
 
@@ -85,4 +90,7 @@ pub struct AuditRecord {
     pub rpc_error: Option<String>,
     /// From request received to response forwarded.
     pub latency_us: i64,
+    /// The record's number within its session, given by the session's
+    /// spool ([`AuditLog`]); `None` for records written without one.
+    pub seq: Option<i64>,
 }

@@ -135,6 +135,7 @@ mod tests {
             is_error: Some(false),
             rpc_error: None,
             latency_us: 17,
+            seq: None,
         }
     }
 
@@ -143,7 +144,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::at(tmp.path()).unwrap();
         let store = Store::open(&dir).unwrap();
-        let writer = AuditWriter::spawn(&dir.database(), Default::default()).unwrap();
+        let writer = AuditWriter::spawn(&dir.database(), Some(Default::default())).unwrap();
         writer
             .append(record("fs", "read", AuditDecision::Allowed, 1_000))
             .await
@@ -208,7 +209,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::at(tmp.path()).unwrap();
         let mut blocker = Store::open(&dir).unwrap();
-        let writer = AuditWriter::spawn(&dir.database(), Default::default()).unwrap();
+        let writer = AuditWriter::spawn(&dir.database(), Some(Default::default())).unwrap();
         // Another process holds the write lock for longer than the busy timeout.
         let conn = blocker.conn_mut();
         conn.busy_timeout(std::time::Duration::from_millis(1))

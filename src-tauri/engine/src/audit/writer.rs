@@ -1,6 +1,8 @@
 //! The audit writer thread and its group commit.
 
+use std::borrow::Cow;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, mpsc};
 
 use rusqlite::{Connection, params};
@@ -37,6 +39,53 @@ pub enum AuditError {
 #[derive(Clone, Debug)]
 pub struct AuditWriter {
     sink: Sink,
+    status: Arc<Status>,
+}
+
+/// What the writer thread reports, for a proxy's spool to act on without
+/// waiting: whether the database is refusing writes, and how far its
+/// numbered records are committed.
+#[derive(Debug, Default)]
+pub(super) struct Status {
+    /// Why the last commit failed; cleared by the next success.
+    trouble: std::sync::Mutex<Option<AuditError>>,
+    /// The highest `seq` committed so far.
+    committed_seq: AtomicI64,
+    /// Some commit failed: the spool holds records the database may lack.
+    failed_any: AtomicBool,
+}
+
+impl Status {
+    pub(super) fn trouble(&self) -> Option<AuditError> {
+        self.trouble
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(super) fn committed_seq(&self) -> i64 {
+        self.committed_seq.load(Ordering::Acquire)
+    }
+
+    pub(super) fn failed_any(&self) -> bool {
+        self.failed_any.load(Ordering::Acquire)
+    }
+
+    fn set(&self, outcome: &std::result::Result<(), AuditError>, max_seq: Option<i64>) {
+        let mut trouble = self.trouble.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Ok(()) => {
+                *trouble = None;
+                if let Some(seq) = max_seq {
+                    self.committed_seq.fetch_max(seq, Ordering::AcqRel);
+                }
+            }
+            Err(e) => {
+                *trouble = Some(e.clone());
+                self.failed_any.store(true, Ordering::Release);
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -48,8 +97,9 @@ enum Sink {
 
 impl AuditWriter {
     /// Starts the writer thread on the database at `path`. Every record's
-    /// arguments, reason and error pass through `redactor` before storage.
-    pub fn spawn(path: &Path, redactor: Redactor) -> Result<Self> {
+    /// arguments, reason and error pass through `redactor` before storage,
+    /// if one is given (an [`super::AuditLog`] redacts before this).
+    pub fn spawn(path: &Path, redactor: Option<Redactor>) -> Result<Self> {
         // Opening through Store runs the migrations and pragmas.
         let mut store = Store::open_path(path)?;
         // Checkpoints run when the writer is idle (see `run`), never inside
@@ -58,20 +108,27 @@ impl AuditWriter {
             .conn_mut()
             .pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = mpsc::channel::<(AuditRecord, Ack)>();
+        let status = Arc::new(Status::default());
+        let reported = status.clone();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || run(store, redactor, rx))
+            .spawn(move || run(store, redactor, rx, &reported))
             .map_err(|e| Error::io(path, e))?;
         Ok(Self {
             sink: Sink::Thread(tx),
+            status,
         })
     }
 
     /// A writer for a database that could not be opened: each record fails
     /// with `reason`, so a proxy built on it refuses every call and says why.
     pub fn unavailable(reason: impl Into<Arc<str>>) -> Self {
+        let reason: Arc<str> = reason.into();
+        let status = Status::default();
+        status.set(&Err(AuditError::Unavailable(reason.clone())), None);
         Self {
-            sink: Sink::Unavailable(reason.into()),
+            sink: Sink::Unavailable(reason),
+            status: Arc::new(status),
         }
     }
 
@@ -99,17 +156,29 @@ impl AuditWriter {
         done
     }
 
+    pub(super) fn status(&self) -> &Status {
+        &self.status
+    }
+
     /// Waits for a receipt from [`AuditWriter::submit`].
     pub async fn committed(receipt: Receipt) -> std::result::Result<(), AuditError> {
         receipt.await.unwrap_or(Err(AuditError::Stopped))
     }
 }
 
+/// How long the writer lets records gather after the first of a burst.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Checkpoint the WAL once this many records were committed since the last
 /// checkpoint and nothing is waiting.
 const CHECKPOINT_EVERY: usize = 2048;
 
-fn run(mut store: Store, redactor: Redactor, rx: mpsc::Receiver<(AuditRecord, Ack)>) {
+fn run(
+    mut store: Store,
+    redactor: Option<Redactor>,
+    rx: mpsc::Receiver<(AuditRecord, Ack)>,
+    status: &Status,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut since_checkpoint = 0;
     loop {
@@ -133,14 +202,20 @@ fn run(mut store: Store, redactor: Redactor, rx: mpsc::Receiver<(AuditRecord, Ac
             }
         };
         batch.push(first);
+        // Let a burst gather rather than wake this thread for each record:
+        // every wake-up is a context switch the proxy's hot path pays for
+        // on a busy machine. Nobody waits on the commit to answer (the
+        // spool is the durable step), so a few milliseconds cost nothing.
+        std::thread::sleep(GATHER);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
         }
-        let outcome = commit(store.conn_mut(), &redactor, &batch)
+        let outcome = commit(store.conn_mut(), redactor.as_ref(), &batch)
             .map_err(|e| AuditError::Write(e.to_string().into()));
+        status.set(&outcome, batch.iter().filter_map(|(r, _)| r.seq).max());
         since_checkpoint += batch.len();
         for (_, ack) in batch.drain(..) {
             let _ = ack.send(outcome.clone());
@@ -150,17 +225,36 @@ fn run(mut store: Store, redactor: Redactor, rx: mpsc::Receiver<(AuditRecord, Ac
 
 fn commit(
     conn: &mut Connection,
-    redactor: &Redactor,
+    redactor: Option<&Redactor>,
     batch: &[(AuditRecord, Ack)],
 ) -> rusqlite::Result<()> {
+    insert_all(conn, redactor, batch.iter().map(|(r, _)| r))
+}
+
+/// Stores `records` in one transaction, redacted by `redactor` if given
+/// (records from a proxy's [`super::AuditLog`] already are). A record whose
+/// `(session, seq)` is already stored is skipped.
+pub(super) fn insert_all<'a>(
+    conn: &mut Connection,
+    redactor: Option<&Redactor>,
+    records: impl Iterator<Item = &'a AuditRecord>,
+) -> rusqlite::Result<()> {
+    let json = |text: &'a Option<String>| -> Option<Cow<'a, str>> {
+        let text = text.as_deref()?;
+        Some(redactor.map_or(Cow::Borrowed(text), |r| Cow::Owned(r.json(text))))
+    };
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO audit (time, session, client, server, method, tool, arguments, decision,
-                                reason, result_size, is_error, rpc_error, latency_us)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT OR IGNORE INTO audit (time, session, client, server, method, tool, arguments,
+                                decision, reason, result_size, is_error, rpc_error, latency_us, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
-        for (r, _) in batch {
+        for r in records {
+            let reason = r.reason.as_deref().map(|t| match redactor {
+                Some(redactor) => Cow::Owned(redactor.text(t)),
+                None => Cow::Borrowed(t),
+            });
             insert.execute(params![
                 r.time,
                 &*r.session,
@@ -168,13 +262,14 @@ fn commit(
                 &*r.server,
                 r.method,
                 r.tool,
-                r.arguments.as_deref().map(|a| redactor.json(a)),
+                json(&r.arguments),
                 r.decision.as_str(),
-                r.reason.as_deref().map(|t| redactor.text(t)),
+                reason,
                 r.result_size,
                 r.is_error,
-                r.rpc_error.as_deref().map(|e| redactor.json(e)),
+                json(&r.rpc_error),
                 r.latency_us,
+                r.seq,
             ])?;
         }
     }

@@ -64,7 +64,13 @@ impl Proxy {
                 let name = params.name.as_deref().unwrap_or_default();
                 call.tool = Some(name.to_string());
                 call.arguments = params.arguments.map(|a| a.get().to_string());
+                // The database refuses records: calls stop until it takes
+                // them again (the spool keeps what was recorded).
+                let trouble = self.audit.trouble();
                 let refusal = match &**self.policy.load() {
+                    Ok(_) if trouble.is_some() => trouble.map(|trouble| format!(
+                        "Gatehouse refused the call to tool '{name}': {trouble}. Nothing was sent to the server."
+                    )),
                     Ok(policy) => match policy.decide(name).decision {
                         Decision::Allow => None,
                         decision => Some(self.refusal_text(name, decision)),

@@ -5,7 +5,7 @@
 use tokio::io::AsyncWrite;
 
 use super::message::{self, INTERNAL_ERROR, IdKey};
-use super::relay::{Outbox, Outgoing};
+use super::relay::Outbox;
 use super::{Call, Proxy};
 use crate::audit::{AuditDecision, AuditRecord};
 
@@ -50,6 +50,7 @@ impl Proxy {
             is_error: outcome.is_error,
             rpc_error: outcome.rpc_error,
             latency_us: call.received.elapsed().as_micros() as i64,
+            seq: None,
         }
     }
 
@@ -98,7 +99,7 @@ impl Proxy {
         body: Vec<u8>,
         id: Option<&IdKey>,
     ) {
-        match self.audit.append(record).await {
+        match self.audit.record(record) {
             Ok(()) => out.send(&body, true).await,
             Err(e) => {
                 let id_json = id.map(IdKey::to_json);
@@ -137,7 +138,7 @@ impl Proxy {
 
     /// An unusable message from the server: the answer to the request it
     /// was for, if that can be told, so the client never waits forever.
-    pub(super) fn fail_pending(&self, id: Option<IdKey>, reason: &str) -> Option<Outgoing> {
+    pub(super) fn fail_pending(&self, id: Option<IdKey>, reason: &str) -> Option<Vec<u8>> {
         let found = {
             let mut state = self.state();
             match id {
@@ -156,15 +157,14 @@ impl Proxy {
         }
     }
 
-    /// A JSON-RPC error for a pending request, recorded, to be queued in
-    /// order with the server's own answers.
-    pub(super) fn failure(&self, id: IdKey, call: Call, reason: &str) -> Outgoing {
-        let body = message::error_response(Some(&id.to_json()), INTERNAL_ERROR, reason);
+    /// A JSON-RPC error for a pending request, recorded first.
+    pub(super) fn failure(&self, id: IdKey, call: Call, reason: &str) -> Vec<u8> {
+        let id = id.to_json();
+        let body = message::error_response(Some(&id), INTERNAL_ERROR, reason);
         let record = self.record(call, Outcome::failed(INTERNAL_ERROR, reason, &body));
-        Outgoing {
-            receipt: Some(self.audit.submit(record)),
-            body,
-            id: Some(id),
+        match self.audit.record(record) {
+            Ok(()) => body,
+            Err(e) => message::error_response(Some(&id), INTERNAL_ERROR, &e.to_string()),
         }
     }
 }

@@ -41,7 +41,7 @@ pub use upstream::{Launch, launch, log_path};
 pub use watch::spawn_policy_watcher;
 
 use crate::PolicySnapshot;
-use crate::audit::AuditWriter;
+use crate::audit::AuditLog;
 
 /// The default largest message, either way: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -89,7 +89,7 @@ fn new_session_id() -> String {
 pub struct Proxy {
     cfg: ProxyConfig,
     policy: Arc<ArcSwap<PolicyState>>,
-    audit: AuditWriter,
+    audit: AuditLog,
     state: Mutex<State>,
 }
 
@@ -136,11 +136,7 @@ impl Call {
 
 impl Proxy {
     /// A proxy deciding with `policy` and recording to `audit`.
-    pub fn new(
-        cfg: ProxyConfig,
-        policy: Arc<ArcSwap<PolicyState>>,
-        audit: AuditWriter,
-    ) -> Arc<Self> {
+    pub fn new(cfg: ProxyConfig, policy: Arc<ArcSwap<PolicyState>>, audit: AuditLog) -> Arc<Self> {
         Arc::new(Self {
             cfg,
             policy,
@@ -156,6 +152,11 @@ impl Proxy {
     /// The client's name, once it said it.
     pub fn client_name(&self) -> Option<Arc<str>> {
         self.state().client.clone()
+    }
+
+    /// Where this proxy's records go.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// The protocol version in use, once known.

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::{Mutex as AsyncMutex, Notify, mpsc};
+use tokio::sync::{Mutex as AsyncMutex, Notify};
 
 use super::admission::Refusal;
 use super::answers::Outcome;
@@ -18,11 +18,8 @@ use super::message::{
     ToolResultProbe, scan_id,
 };
 use super::{Call, Proxy};
-use crate::audit::{AuditDecision, AuditWriter, Receipt};
+use crate::audit::AuditDecision;
 use crate::now_micros;
-
-/// Most messages waiting for their audit record on their way to the client.
-const QUEUE_DEPTH: usize = 1024;
 
 /// The client's side of the connection: one writer shared by every task.
 pub(super) struct Outbox<W> {
@@ -40,15 +37,6 @@ impl<W: AsyncWrite + Unpin> Outbox<W> {
             let _ = w.flush().await;
         }
     }
-}
-
-/// A message for the client waiting for its audit record, in order.
-pub(super) struct Outgoing {
-    /// `None` for what is not recorded: notifications, server requests.
-    pub receipt: Option<Receipt>,
-    pub body: Vec<u8>,
-    /// The request's id, to answer with an error if recording fails.
-    pub id: Option<IdKey>,
 }
 
 /// The server's side: its stdin (if it is running) and stdout.
@@ -90,24 +78,19 @@ impl Proxy {
                 (None, None)
             }
         };
-        // Bounded: when the client reads slowly, the proxy stops reading the
-        // server instead of buffering without limit.
-        let (queue, queued) = mpsc::channel(QUEUE_DEPTH);
         {
             let client = self.pump_client(client_in, writer, &out);
-            let server = self.pump_upstream(reader, queue);
-            let forward = self.forward(queued, &out);
+            let server = self.pump_upstream(reader, &out);
             let notify = self.notify_list_changed(&policy_changed, &out);
-            tokio::pin!(client, server, forward, notify);
+            tokio::pin!(client, server, notify);
 
             // A finished future must not be polled again: each branch is
             // guarded by whether it completed.
-            let (mut server_done, mut forward_done) = (false, false);
+            let mut server_done = false;
             loop {
                 tokio::select! {
                     _ = &mut client => break,
                     _ = &mut server, if !server_done => server_done = true,
-                    _ = &mut forward, if !forward_done => forward_done = true,
                     _ = &mut notify => {}
                 }
             }
@@ -115,19 +98,13 @@ impl Proxy {
             // answer what is in flight, within the grace period. Every task
             // that writes to the client keeps being polled: one may be
             // half-way through a write, holding the client's writer.
-            let server = async {
-                if !server_done {
-                    (&mut server).await;
-                }
-            };
-            let forward = async {
-                if !forward_done {
-                    (&mut forward).await;
-                }
-            };
             let drain = async {
                 tokio::select! {
-                    _ = async { tokio::join!(server, forward) } => {}
+                    _ = async {
+                        if !server_done {
+                            (&mut server).await;
+                        }
+                    } => {}
                     _ = &mut notify => {}
                 }
             };
@@ -222,23 +199,25 @@ impl Proxy {
         }
     }
 
-    async fn pump_upstream<UR: AsyncRead + Unpin>(
-        &self,
-        reader: Option<UR>,
-        queue: mpsc::Sender<Outgoing>,
-    ) {
+    /// Relays the server's messages to the client, each once its audit
+    /// record (if it has one) is durable, flushing once per burst.
+    async fn pump_upstream<UR, W>(&self, reader: Option<UR>, out: &Outbox<W>)
+    where
+        UR: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
         let Some(reader) = reader else { return };
         let mut lines = LineReader::new(reader, self.cfg.max_message_bytes);
         loop {
-            let item = match lines.next().await {
-                Ok(Some((Frame::Line(line), _))) => self.on_server_line(line),
-                Ok(Some((Frame::TooLong { len, head, tail }, _))) => {
+            let (body, more) = match lines.next().await {
+                Ok(Some((Frame::Line(line), more))) => (self.on_server_line(line), more),
+                Ok(Some((Frame::TooLong { len, head, tail }, more))) => {
                     let reason = format!(
                         "the server's message of {len} bytes is over Gatehouse's limit of {} bytes; raise it with `gatehouse run --max-message-bytes`",
                         self.cfg.max_message_bytes
                     );
                     let id = scan_id(head).or_else(|| scan_id(tail));
-                    self.fail_pending(id, &reason)
+                    (self.fail_pending(id, &reason).map(Cow::Owned), more)
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -246,26 +225,26 @@ impl Proxy {
                     break;
                 }
             };
-            if let Some(item) = item
-                && queue.send(item).await.is_err()
-            {
-                break;
+            if let Some(body) = body {
+                out.send(&body, !more).await;
             }
         }
-        for (id, call, reason) in self.upstream_gone("it exited before answering") {
-            if queue.send(self.failure(id, call, &reason)).await.is_err() {
-                break;
-            }
+        let gone = self.upstream_gone("it exited before answering");
+        let last = gone.len();
+        for (i, (id, call, reason)) in gone.into_iter().enumerate() {
+            out.send(&self.failure(id, call, &reason), i + 1 == last)
+                .await;
         }
     }
 
-    /// What to send the client for a line from the server, if anything.
-    fn on_server_line(&self, line: &[u8]) -> Option<Outgoing> {
+    /// What to send the client for a line from the server, if anything:
+    /// most often the line itself.
+    fn on_server_line<'l>(&self, line: &'l [u8]) -> Option<Cow<'l, [u8]>> {
         let (kind, msg) = match Message::parse(line) {
             Ok(parsed) => parsed,
             Err(invalid) => {
                 let reason = server_message_unusable(invalid);
-                return self.fail_pending(scan_id(line), &reason);
+                return self.fail_pending(scan_id(line), &reason).map(Cow::Owned);
             }
         };
         let call = match kind {
@@ -275,11 +254,7 @@ impl Proxy {
             Kind::Request | Kind::Notification => None,
         };
         let Some(call) = call else {
-            return Some(Outgoing {
-                receipt: None,
-                body: line.to_vec(),
-                id: None,
-            });
+            return Some(Cow::Borrowed(line));
         };
         let mut body = Cow::Borrowed(line);
         let mut is_error = None;
@@ -288,15 +263,8 @@ impl Proxy {
                 Listing::Unchanged => {}
                 Listing::Filtered(filtered) => body = Cow::Owned(filtered),
                 Listing::Unreadable(reason) => {
-                    let id = msg.id().map(IdKey::of);
-                    return Some(match id {
-                        Some(id) => self.failure(id, call, &reason),
-                        None => Outgoing {
-                            receipt: None,
-                            body: message::error_response(None, INTERNAL_ERROR, &reason),
-                            id: None,
-                        },
-                    });
+                    let id = msg.id().map_or(IdKey::Num(0), IdKey::of);
+                    return Some(Cow::Owned(self.failure(id, call, &reason)));
                 }
             },
             "initialize" => {
@@ -329,11 +297,17 @@ impl Proxy {
             rpc_error,
         };
         let record = self.record(call, outcome);
-        Some(Outgoing {
-            receipt: Some(self.audit.submit(record)),
-            body: body.into_owned(),
-            id: msg.id().map(IdKey::of),
-        })
+        match self.audit.record(record) {
+            Ok(()) => Some(body),
+            Err(e) => {
+                let id = msg.id().map(|id| id.get());
+                Some(Cow::Owned(message::error_response(
+                    id,
+                    INTERNAL_ERROR,
+                    &e.to_string(),
+                )))
+            }
+        }
     }
 
     /// Removes hidden tools from a `tools/list` result. Most of the time
@@ -388,31 +362,6 @@ impl Proxy {
             None => Listing::Unreadable(
                 "Gatehouse could not locate the server's tools in its answer".into(),
             ),
-        }
-    }
-
-    /// Writes the server's messages to the client in order, each once its
-    /// audit record is committed, flushing once per burst.
-    async fn forward<W: AsyncWrite + Unpin>(
-        &self,
-        mut queued: mpsc::Receiver<Outgoing>,
-        out: &Outbox<W>,
-    ) {
-        while let Some(item) = queued.recv().await {
-            let committed = match item.receipt {
-                Some(receipt) => AuditWriter::committed(receipt).await,
-                None => Ok(()),
-            };
-            let flush = queued.is_empty();
-            match committed {
-                Ok(()) => out.send(&item.body, flush).await,
-                Err(e) => {
-                    let id = item.id.as_ref().map(IdKey::to_json);
-                    let failure =
-                        message::error_response(id.as_deref(), INTERNAL_ERROR, &e.to_string());
-                    out.send(&failure, flush).await;
-                }
-            }
         }
     }
 

@@ -90,4 +90,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_server ON audit (server, id);
     INSERT INTO revisions (topic, rev) VALUES ('audit', 0);
     "#,
+    // 3: each proxy numbers its records, so a record imported twice (from
+    // its spool file after a crash, and by its writer) is stored once.
+    r#"
+    ALTER TABLE audit ADD COLUMN seq INTEGER;
+    CREATE UNIQUE INDEX audit_by_session_seq ON audit (session, seq) WHERE seq IS NOT NULL;
+    "#,
 ];
