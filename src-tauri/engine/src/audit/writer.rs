@@ -90,7 +90,7 @@ impl Status {
 
 #[derive(Clone, Debug)]
 enum Sink {
-    Thread(mpsc::Sender<(AuditRecord, Ack)>),
+    Thread(mpsc::SyncSender<(AuditRecord, Ack)>),
     /// No database: every record fails, so every call is refused.
     Unavailable(Arc<str>),
 }
@@ -107,7 +107,9 @@ impl AuditWriter {
         store
             .conn_mut()
             .pragma_update(None, "wal_autocheckpoint", 0)?;
-        let (tx, rx) = mpsc::channel::<(AuditRecord, Ack)>();
+        // Bounded: a burst faster than the database holds the proxy back
+        // (its records are safe in its spool) instead of growing memory.
+        let (tx, rx) = mpsc::sync_channel::<(AuditRecord, Ack)>(BACKLOG);
         let status = Arc::new(Status::default());
         let reported = status.clone();
         std::thread::Builder::new()
@@ -166,6 +168,9 @@ impl AuditWriter {
     }
 }
 
+/// Most records waiting for the writer.
+const BACKLOG: usize = 4 * MAX_BATCH;
+
 /// How long the writer lets records gather after the first of a burst.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -195,18 +200,17 @@ fn run(
                     );
                     since_checkpoint = 0;
                 }
-                match rx.recv() {
-                    Ok(first) => first,
-                    Err(_) => break,
-                }
+                let Ok(first) = rx.recv() else { break };
+                // The first record after a quiet spell: let the burst
+                // gather rather than wake this thread for each record.
+                // Every wake-up is a context switch the proxy's hot path
+                // pays for on a busy machine, and nobody waits on the
+                // commit to answer (the spool is the durable step).
+                std::thread::sleep(GATHER);
+                first
             }
         };
         batch.push(first);
-        // Let a burst gather rather than wake this thread for each record:
-        // every wake-up is a context switch the proxy's hot path pays for
-        // on a busy machine. Nobody waits on the commit to answer (the
-        // spool is the durable step), so a few milliseconds cost nothing.
-        std::thread::sleep(GATHER);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(next) => batch.push(next),
