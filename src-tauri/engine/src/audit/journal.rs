@@ -123,7 +123,17 @@ impl AuditLog {
             .map_err(|e| spool_error(&spool.path, e))?;
         spool.len += spool.line.len() as u64;
         spool.next_seq += 1;
-        spool.last = Some(self.writer.submit(record));
+        if self.trouble().is_some() {
+            // The database is refusing writes and the writer may be stuck
+            // retrying: never wait on it. What it cannot take now is in the
+            // spool, which is imported when the proxy ends.
+            if let Some(receipt) = self.writer.submit_nowait(record) {
+                spool.last = Some(receipt);
+            }
+        } else {
+            // Healthy: a full backlog holds the proxy back a moment.
+            spool.last = Some(self.writer.submit(record));
+        }
         Ok(())
     }
 
@@ -302,6 +312,7 @@ impl OwnedLine {
 mod tests {
     use super::*;
     use crate::audit::AuditFilter;
+    use crate::audit::writer::BACKLOG;
     use crate::secrets::SecretValue;
 
     const CANARY: &str = "sk-journal-canary-42";
@@ -425,5 +436,40 @@ mod tests {
 
         live.finish(&dir.database()).await;
         assert_eq!(stored(&dir), ["committed", "live", "only-in-spool"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn while_the_database_is_locked_calls_never_wait_and_nothing_is_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path()).unwrap();
+        let mut blocker = Store::open(&dir).unwrap();
+        let log = open(&dir, "s");
+        blocker.conn_mut().execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        log.record(record("s", "first")).unwrap();
+        // The writer gives up on its commit after the busy timeout.
+        while log.trouble().is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let trouble = log.trouble().unwrap().to_string();
+        assert!(trouble.contains("locked"), "{trouble}");
+        // More than the writer's backlog holds: none of these may wait.
+        for i in 0..(3 * BACKLOG) {
+            log.record(record("s", &format!("t{i:05}"))).unwrap();
+        }
+        blocker.conn_mut().execute_batch("ROLLBACK").unwrap();
+
+        log.finish(&dir.database()).await;
+        let stored = stored_count(&dir);
+        assert_eq!(stored, 1 + 3 * BACKLOG, "every record, once");
+        assert!(spool_files(&dir).is_empty());
+    }
+
+    fn stored_count(dir: &DataDir) -> usize {
+        let store = Store::open(dir).unwrap();
+        store
+            .conn()
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+            .unwrap() as usize
     }
 }

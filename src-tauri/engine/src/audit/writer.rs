@@ -51,7 +51,8 @@ pub(super) struct Status {
     trouble: std::sync::Mutex<Option<AuditError>>,
     /// The highest `seq` committed so far.
     committed_seq: AtomicI64,
-    /// Some commit failed: the spool holds records the database may lack.
+    /// Some commit failed, or some record was not handed over: the spool
+    /// holds records the database may lack.
     failed_any: AtomicBool,
 }
 
@@ -162,6 +163,28 @@ impl AuditWriter {
         &self.status
     }
 
+    /// Like [`AuditWriter::submit`], but never waits for room: `None` if
+    /// the backlog is full. For records that are safe elsewhere (a spool)
+    /// while the database is refusing writes; the status then reports that
+    /// not everything was handed over.
+    pub(super) fn submit_nowait(&self, record: AuditRecord) -> Option<Receipt> {
+        let Sink::Thread(tx) = &self.sink else {
+            return Some(self.submit(record));
+        };
+        let (ack, done) = oneshot::channel();
+        match tx.try_send((record, ack)) {
+            Ok(()) => Some(done),
+            Err(mpsc::TrySendError::Full(_)) => {
+                self.status.failed_any.store(true, Ordering::Release);
+                None
+            }
+            Err(mpsc::TrySendError::Disconnected((_, ack))) => {
+                let _ = ack.send(Err(AuditError::Stopped));
+                Some(done)
+            }
+        }
+    }
+
     /// Waits for a receipt from [`AuditWriter::submit`].
     pub async fn committed(receipt: Receipt) -> std::result::Result<(), AuditError> {
         receipt.await.unwrap_or(Err(AuditError::Stopped))
@@ -169,7 +192,7 @@ impl AuditWriter {
 }
 
 /// Most records waiting for the writer.
-const BACKLOG: usize = 4 * MAX_BATCH;
+pub(super) const BACKLOG: usize = 4 * MAX_BATCH;
 
 /// How long the writer lets records gather after the first of a burst.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
