@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything and runs the whole test suite, as CI does: formatting,
 # lints, the no-GUI-dependency checks, Rust tests, the UI's type check, lint
-# and tests, the stale-bindings check, and the end-to-end tests in the real
-# window. Secrets tests run against a real Secret Service in a private D-Bus
+# and tests, the stale-bindings check, that `tauri build` works from the
+# repository root, and the end-to-end tests in the real window. Secrets tests run against a real Secret Service in a private D-Bus
 # session; the window runs under Xvfb.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -16,6 +16,7 @@ step "engine and CLI have no GUI dependency" scripts/check-no-gui-deps.sh tree
 step "UI type check" npm --prefix ui run check --silent
 step "UI lint" npm --prefix ui run lint --silent
 step "UI tests" npm --prefix ui test --silent
+step "tauri build works from the root" ui/node_modules/.bin/tauri build --debug --no-bundle
 step "build binaries" cargo build --quiet -p gatehouse -p gatehouse-app --features gatehouse-app/custom-protocol
 step "lean binary links no GUI library" scripts/check-no-gui-deps.sh ldd "$CARGO_TARGET_DIR/debug/gatehouse"
 step "tests with a real keychain and window" dbus-run-session -- scripts/test-session.sh
