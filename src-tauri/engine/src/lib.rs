@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod clients;
 mod engine;
 mod error;
 pub mod ipc;

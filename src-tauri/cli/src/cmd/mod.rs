@@ -2,6 +2,7 @@
 //! an async runtime) and calls into the engine.
 
 mod audit;
+mod clients;
 mod policy;
 mod run;
 mod secret;
@@ -24,7 +25,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => run::run(&name, max_message_bytes),
         Command::Tools { .. } => not_yet("tools"),
         Command::Policy(cmd) => policy::run(cmd),
-        Command::Clients(_) => not_yet("clients"),
+        Command::Clients(cmd) => clients::run(cmd, json),
         Command::Scan(_) => not_yet("scan"),
         Command::Registry(_) => not_yet("registry"),
         Command::Audit(cmd) => audit::run(cmd, json),

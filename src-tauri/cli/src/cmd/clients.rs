@@ -1,0 +1,205 @@
+//! `gatehouse clients list`: the AI clients' MCP configs found under `$HOME`,
+//! their servers, whether each is routed through Gatehouse, and findings.
+//! Secret values are never printed: env and headers show their names only,
+//! and an argument or URL a finding marks as secret is replaced.
+//! `import`, `connect` and `restore` have not landed yet.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use gatehouse_engine::audit::redact::REDACTED;
+use gatehouse_engine::clients::{self, Client, ClientConfig, Entry, Finding, FindingRule};
+use serde::Serialize;
+
+use crate::cli::ClientsCommand;
+use crate::output;
+
+pub fn run(cmd: ClientsCommand, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        ClientsCommand::List => list(json),
+        ClientsCommand::Import(_) => super::not_yet("clients import"),
+        ClientsCommand::Connect(_) => super::not_yet("clients connect"),
+        ClientsCommand::Restore(_) => super::not_yet("clients restore"),
+    }
+}
+
+/// The home directory whose client configs are listed.
+fn home() -> anyhow::Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var_os("USERPROFILE").filter(|h| !h.is_empty()))
+        .map(PathBuf::from)
+        .context("cannot find the home directory: HOME is not set")
+}
+
+/// One config file, as `clients list --json` shows it.
+#[derive(Serialize)]
+struct ClientView<'a> {
+    client: Client,
+    display_name: &'static str,
+    path: &'a Path,
+    error: Option<&'a str>,
+    servers: Vec<ServerView<'a>>,
+}
+
+/// One server entry, without secret values.
+#[derive(Serialize)]
+struct ServerView<'a> {
+    name: &'a str,
+    scope: Option<&'a str>,
+    routed: bool,
+    routed_to: Option<&'a str>,
+    transport: &'a str,
+    disabled: bool,
+    command: Option<&'a str>,
+    args: Vec<&'a str>,
+    url: Option<&'a str>,
+    env_keys: Vec<&'a str>,
+    env_refs: &'a [String],
+    header_names: Vec<&'a str>,
+    findings: &'a [Finding],
+}
+
+fn is_secret_field(entry: &Entry, field: &str) -> bool {
+    entry
+        .findings
+        .iter()
+        .any(|f| f.rule == FindingRule::PlaintextSecret && f.field.as_deref() == Some(field))
+}
+
+impl<'a> ServerView<'a> {
+    fn new(entry: &'a Entry) -> Self {
+        let args = entry
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                if is_secret_field(entry, &format!("args.{i}")) {
+                    REDACTED
+                } else {
+                    a.as_str()
+                }
+            })
+            .collect();
+        let url = entry.url.as_deref().map(|u| {
+            if is_secret_field(entry, "url") {
+                REDACTED
+            } else {
+                u
+            }
+        });
+        Self {
+            name: &entry.name,
+            scope: entry.scope.as_deref(),
+            routed: entry.routed(),
+            routed_to: entry.routed_to(),
+            transport: &entry.transport,
+            disabled: entry.disabled,
+            command: entry.command.as_deref(),
+            args,
+            url,
+            env_keys: entry.env.keys().map(String::as_str).collect(),
+            env_refs: &entry.env_refs,
+            header_names: entry.headers.keys().map(String::as_str).collect(),
+            findings: &entry.findings,
+        }
+    }
+
+    /// What the entry launches or connects to, on one line.
+    fn target(&self) -> String {
+        match (self.command, self.url) {
+            (Some(command), _) => {
+                let mut line = command.to_string();
+                for arg in &self.args {
+                    line.push(' ');
+                    line.push_str(arg);
+                }
+                line
+            }
+            (None, Some(url)) => url.to_string(),
+            (None, None) => "(provided by the client)".into(),
+        }
+    }
+}
+
+fn view(config: &ClientConfig) -> ClientView<'_> {
+    ClientView {
+        client: config.client,
+        display_name: config.client.display_name(),
+        path: &config.path,
+        error: config.error.as_deref(),
+        servers: config.servers.iter().map(ServerView::new).collect(),
+    }
+}
+
+fn list(json: bool) -> anyhow::Result<()> {
+    let home = home()?;
+    let configs = clients::discover(&home);
+    let views: Vec<ClientView<'_>> = configs.iter().map(view).collect();
+    if json {
+        return output::json(&views);
+    }
+    if views.is_empty() {
+        println!(
+            "no MCP client configs found under {}; looked for {}",
+            home.display(),
+            Client::ALL.map(Client::display_name).join(", ")
+        );
+        return Ok(());
+    }
+    for (i, client) in views.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("{}  {}", client.display_name, client.path.display());
+        if let Some(error) = client.error {
+            println!("  error: {error}");
+            continue;
+        }
+        if client.servers.is_empty() {
+            println!("  no servers");
+            continue;
+        }
+        let rows: Vec<Vec<String>> = client
+            .servers
+            .iter()
+            .map(|s| {
+                let mut name = s.name.to_string();
+                if let Some(scope) = s.scope {
+                    name.push_str(&format!(" [{scope}]"));
+                }
+                let mut kinds: Vec<&str> = s.findings.iter().map(|f| short(f.rule)).collect();
+                kinds.dedup();
+                vec![
+                    name,
+                    if s.routed { "yes" } else { "no" }.into(),
+                    if s.disabled {
+                        format!("{} (disabled)", s.transport)
+                    } else {
+                        s.transport.to_string()
+                    },
+                    s.target(),
+                    kinds.join(", "),
+                ]
+            })
+            .collect();
+        output::table(
+            &["SERVER", "ROUTED", "TRANSPORT", "TARGET", "FINDINGS"],
+            &rows,
+        )?;
+        for server in &client.servers {
+            for finding in server.findings {
+                println!("  ! {}: {}", server.name, finding.message);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn short(rule: FindingRule) -> &'static str {
+    match rule {
+        FindingRule::PlaintextSecret => "secret",
+        FindingRule::UnpinnedPackage => "unpinned",
+        FindingRule::Duplicate => "duplicate",
+    }
+}

@@ -1,0 +1,267 @@
+//! AI clients' MCP configs: where each client keeps them, and what servers
+//! they hold. This is the read-only part of the client adapters: discovery
+//! ([`discover`]), parsing every client's format into one model
+//! ([`ClientConfig`], [`Entry`]) and the findings `gatehouse clients list`
+//! shows ([`Finding`]). Where the files live and what they look like is
+//! researched in `docs/CLIENTS.md`.
+//!
+//! Nothing here writes a file. A file that cannot be read or parsed becomes
+//! a [`ClientConfig`] with an `error`, and the other clients are still
+//! listed.
+
+mod findings;
+mod parse;
+mod paths;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use findings::{Finding, FindingRule, Severity, value_looks_secret};
+pub use parse::parse;
+pub use paths::{Os, config_paths};
+
+/// An AI client whose MCP config Gatehouse understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Client {
+    /// Anthropic's desktop app.
+    #[serde(rename = "claude-desktop")]
+    ClaudeDesktop,
+    /// Anthropic's command-line agent.
+    #[serde(rename = "claude-code")]
+    ClaudeCode,
+    /// The Cursor editor.
+    #[serde(rename = "cursor")]
+    Cursor,
+    /// VS Code (GitHub Copilot agent mode).
+    #[serde(rename = "vscode")]
+    VsCode,
+    /// Windsurf, renamed Devin Desktop.
+    #[serde(rename = "windsurf")]
+    Windsurf,
+    /// The Cline agent (CLI and VS Code extension).
+    #[serde(rename = "cline")]
+    Cline,
+    /// The Zed editor.
+    #[serde(rename = "zed")]
+    Zed,
+    /// Google's Gemini CLI.
+    #[serde(rename = "gemini-cli")]
+    GeminiCli,
+    /// OpenAI's Codex CLI.
+    #[serde(rename = "codex")]
+    Codex,
+    /// The Continue extension.
+    #[serde(rename = "continue")]
+    Continue,
+    /// Block's Goose agent.
+    #[serde(rename = "goose")]
+    Goose,
+    /// LM Studio.
+    #[serde(rename = "lm-studio")]
+    LmStudio,
+}
+
+impl Client {
+    /// Every supported client, in the order lists show them.
+    pub const ALL: [Client; 12] = [
+        Client::ClaudeDesktop,
+        Client::ClaudeCode,
+        Client::Cursor,
+        Client::VsCode,
+        Client::Windsurf,
+        Client::Cline,
+        Client::Zed,
+        Client::GeminiCli,
+        Client::Codex,
+        Client::Continue,
+        Client::Goose,
+        Client::LmStudio,
+    ];
+
+    /// The stable id scripts and the CLI use, e.g. `claude-desktop`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Client::ClaudeDesktop => "claude-desktop",
+            Client::ClaudeCode => "claude-code",
+            Client::Cursor => "cursor",
+            Client::VsCode => "vscode",
+            Client::Windsurf => "windsurf",
+            Client::Cline => "cline",
+            Client::Zed => "zed",
+            Client::GeminiCli => "gemini-cli",
+            Client::Codex => "codex",
+            Client::Continue => "continue",
+            Client::Goose => "goose",
+            Client::LmStudio => "lm-studio",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Client::ClaudeDesktop => "Claude Desktop",
+            Client::ClaudeCode => "Claude Code",
+            Client::Cursor => "Cursor",
+            Client::VsCode => "VS Code",
+            Client::Windsurf => "Windsurf / Devin Desktop",
+            Client::Cline => "Cline",
+            Client::Zed => "Zed",
+            Client::GeminiCli => "Gemini CLI",
+            Client::Codex => "Codex CLI",
+            Client::Continue => "Continue",
+            Client::Goose => "Goose",
+            Client::LmStudio => "LM Studio",
+        }
+    }
+
+    /// The client with this id.
+    pub fn from_id(id: &str) -> Option<Client> {
+        Client::ALL.into_iter().find(|c| c.id() == id)
+    }
+}
+
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One client config file and the servers it holds.
+///
+/// Not `Serialize` on purpose: entries hold plain-text secret values, so
+/// whatever shows them (the CLI, later the UI) builds its own view that
+/// leaves them out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConfig {
+    /// Whose file it is.
+    pub client: Client,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its servers: by name for maps, in list order for Continue.
+    pub servers: Vec<Entry>,
+    /// Why the file could not be read or parsed; `servers` is then empty.
+    pub error: Option<String>,
+}
+
+/// A server entry in a client's config, in a shape common to all formats.
+///
+/// Values are kept as written (references such as `${env:X}` unexpanded).
+/// `env` and `headers` may hold plain-text secrets: show their names, never
+/// their values (hence no `Serialize`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Entry {
+    /// The entry's name in the client (the map key, or Continue's `name`).
+    pub name: String,
+    /// The project it belongs to when it is not at the top level: Claude
+    /// Code's local scope (`projects["/home/me/app"].mcpServers`) gives
+    /// `/home/me/app`.
+    pub scope: Option<String>,
+    /// `stdio`, `http`, `sse`, `ws` or `extension`, as written or inferred.
+    pub transport: String,
+    /// The program a stdio server is launched with.
+    pub command: Option<String>,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment values written in the entry.
+    pub env: BTreeMap<String, String>,
+    /// Names of variables the client fills in from elsewhere (Codex
+    /// `env_vars`, Goose `env_keys`): references, not values.
+    pub env_refs: Vec<String>,
+    /// A remote server's URL.
+    pub url: Option<String>,
+    /// A remote server's request headers.
+    pub headers: BTreeMap<String, String>,
+    /// Turned off in the client (the entry is still there).
+    pub disabled: bool,
+    /// What `clients list` warns about; filled in by [`discover`].
+    pub findings: Vec<Finding>,
+}
+
+impl Entry {
+    /// Whether the entry already launches `gatehouse run NAME`.
+    pub fn routed(&self) -> bool {
+        self.routed_to().is_some()
+    }
+
+    /// The Gatehouse server the entry launches, if it is routed.
+    pub fn routed_to(&self) -> Option<&str> {
+        let command = self.command.as_deref()?;
+        let file = command.rsplit(['/', '\\']).next().unwrap_or(command);
+        let stem = file
+            .strip_suffix(".exe")
+            .or_else(|| file.strip_suffix(".EXE"))
+            .unwrap_or(file);
+        if stem != "gatehouse" {
+            return None;
+        }
+        match self.args.as_slice() {
+            [run, name, ..] if run == "run" => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// Finds the client configs on this machine under `home` (user scope, plus
+/// Claude Code's local scope inside `~/.claude.json`), parses them and
+/// attaches findings. The environment and OS are the process's own.
+pub fn discover(home: &Path) -> Vec<ClientConfig> {
+    discover_with(home, &|k| std::env::var_os(k), Os::current())
+}
+
+/// [`discover`] with the environment and OS given, for tests.
+pub fn discover_with(
+    home: &Path,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    os: Os,
+) -> Vec<ClientConfig> {
+    let mut configs = Vec::new();
+    for client in Client::ALL {
+        let mut candidates = paths::discovery_paths(client, home, env, os);
+        candidates.dedup();
+        let mut seen: Vec<PathBuf> = Vec::new();
+        for path in candidates {
+            if seen.contains(&path) || !path.is_file() {
+                continue;
+            }
+            seen.push(path.clone());
+            configs.push(read(client, &path));
+        }
+    }
+    findings::annotate(&mut configs);
+    configs
+}
+
+/// Reads and parses one file; never panics, a failure becomes `error`.
+pub fn read(client: Client, path: &Path) -> ClientConfig {
+    let parsed = std::fs::read(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        .and_then(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| format!("cannot parse {}: not valid UTF-8", path.display()))
+        })
+        .and_then(|text| {
+            // Editors on Windows may start the file with a byte-order mark.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            parse(client, text).map_err(|e| format!("cannot parse {}: {e}", path.display()))
+        });
+    match parsed {
+        Ok(servers) => ClientConfig {
+            client,
+            path: path.to_path_buf(),
+            servers,
+            error: None,
+        },
+        Err(error) => ClientConfig {
+            client,
+            path: path.to_path_buf(),
+            servers: Vec::new(),
+            error: Some(error),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
