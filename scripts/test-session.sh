@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs inside `dbus-run-session` (see test.sh): unlocks a throwaway
-# gnome-keyring so the Secret Service is real, then runs the Rust tests, the
-# stale-bindings check and the end-to-end tests under Xvfb.
+# Runs inside `dbus-run-session` under Xvfb (see test.sh): unlocks a
+# throwaway gnome-keyring so the Secret Service is real, then runs the Rust
+# tests, the stale-bindings check and the end-to-end tests.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -14,5 +14,4 @@ HOME="$keyring_home" XDG_DATA_HOME="$keyring_home/.local/share" \
 
 step "Rust tests" cargo test --workspace --exclude gatehouse-app --quiet
 step "generated bindings are committed" scripts/check-bindings.sh
-step "end-to-end tests" xvfb-run -a -s "-screen 0 1400x900x24" \
-  "$GATEHOUSE_VENV/bin/python" -m pytest tests -q
+step "end-to-end tests" "$GATEHOUSE_VENV/bin/python" -m pytest tests -q

@@ -19,4 +19,7 @@ step "UI tests" npm --prefix ui test --silent
 step "tauri build works from the root" ui/node_modules/.bin/tauri build --debug --no-bundle
 step "build binaries" cargo build --quiet -p gatehouse -p gatehouse-app --features gatehouse-app/custom-protocol
 step "lean binary links no GUI library" scripts/check-no-gui-deps.sh ldd "$CARGO_TARGET_DIR/debug/gatehouse"
-step "tests with a real keychain and window" dbus-run-session -- scripts/test-session.sh
+# Xvfb outside the D-Bus session, so services the bus starts for the app
+# (the desktop portal) find the display too.
+step "tests with a real keychain and window" xvfb-run -a -s "-screen 0 1400x900x24" \
+  dbus-run-session -- scripts/test-session.sh
