@@ -294,9 +294,9 @@ fn an_empty_home_lists_nothing() {
 }
 
 #[test]
-fn import_connect_and_restore_are_not_available_yet() {
+fn connect_and_restore_are_not_available_yet() {
     let env = Env::fresh();
-    for verb in ["import", "connect", "restore"] {
+    for verb in ["connect", "restore"] {
         env.cmd()
             .args(["clients", verb, "--all"])
             .assert()
@@ -304,4 +304,100 @@ fn import_connect_and_restore_are_not_available_yet() {
             .stderr(contains("not yet available"));
     }
     env.cmd().args(["clients", "connect"]).assert().code(2);
+}
+
+#[test]
+fn import_registers_each_server_once_with_its_secrets_in_the_keychain_only() {
+    use gatehouse_engine::{Keychain, SecretStore};
+
+    let env = Env::fresh();
+    copy_tree(&fixtures(), &env.home);
+    let mut cmd = env.cmd();
+    for key in PATH_OVERRIDES {
+        cmd.env_remove(key);
+    }
+    // Some fixture entries keep a secret where it cannot be moved (an
+    // argument, a header): those are skipped, and the exit code says so.
+    let out = cmd
+        .args(["clients", "import", "--all", "--json"])
+        .assert()
+        .code(1);
+    let out = out.get_output();
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    for secret in NEVER_PRINTED {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} printed"
+        );
+    }
+    let report: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let github = report.iter().find(|i| i["server"] == "github").unwrap();
+    assert_eq!(github["outcome"], "added");
+    assert!(
+        github["sources"].as_array().unwrap().len() >= 2,
+        "one server for every client that has it"
+    );
+    assert!(
+        github["secrets_moved"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("GITHUB_TOKEN"))
+    );
+    let skipped: Vec<&str> = report
+        .iter()
+        .filter(|i| i["outcome"] == "skipped")
+        .map(|i| i["server"].as_str().unwrap())
+        .collect();
+    assert!(
+        skipped.contains(&"db"),
+        "a password in an argument is not imported: {skipped:?}"
+    );
+
+    // The canary is in the keychain and in no Gatehouse file.
+    let token = Keychain.get("github", "GITHUB_TOKEN").unwrap().unwrap();
+    assert_eq!(token.expose(), "sk-gatehouse-canary-7f3a9c1e5b2d");
+    for path in crate::files_under(&env.data) {
+        let bytes = std::fs::read(&path).unwrap();
+        for secret in NEVER_PRINTED {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} in {}",
+                path.display()
+            );
+        }
+    }
+    let servers = env.json(&["server", "list"]);
+    let registered = servers.as_array().unwrap().len();
+    let github = servers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "github")
+        .unwrap();
+    assert!(
+        github["secrets"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("GITHUB_TOKEN"))
+    );
+
+    // A second import finds everything registered and adds nothing.
+    let mut again = env.cmd();
+    for key in PATH_OVERRIDES {
+        again.env_remove(key);
+    }
+    again.args(["clients", "import", "--all"]).assert().code(1);
+    assert_eq!(
+        env.json(&["server", "list"]).as_array().unwrap().len(),
+        registered
+    );
+
+    for server in servers.as_array().unwrap() {
+        let name = server["name"].as_str().unwrap();
+        env.cmd()
+            .args(["server", "remove", name])
+            .assert()
+            .success();
+    }
 }

@@ -41,6 +41,11 @@ impl Engine {
         self.store().servers()
     }
 
+    /// One registered server.
+    pub fn server(&self, name: &str) -> Result<Server> {
+        self.store().server(name)
+    }
+
     /// Registers a server.
     pub fn server_add(&self, server: NewServer) -> Result<Server> {
         self.store().add_server(&server)

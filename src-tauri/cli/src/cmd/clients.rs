@@ -2,7 +2,8 @@
 //! their servers, whether each is routed through Gatehouse, and findings.
 //! Secret values are never printed: env and headers show their names only,
 //! and an argument or URL a finding marks as secret is replaced.
-//! `import`, `connect` and `restore` have not landed yet.
+//! `clients import` registers their servers in Gatehouse, secrets moved to
+//! the keychain (`gatehouse_engine::clients::import`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use crate::output;
 pub fn run(cmd: ClientsCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::List => list(json),
-        ClientsCommand::Import(_) => super::not_yet("clients import"),
+        ClientsCommand::Import(target) => import(&target, json),
         ClientsCommand::Connect(_) => super::not_yet("clients connect"),
         ClientsCommand::Restore(_) => super::not_yet("clients restore"),
     }
@@ -201,5 +202,78 @@ fn short(rule: FindingRule) -> &'static str {
         FindingRule::PlaintextSecret => "secret",
         FindingRule::UnpinnedPackage => "unpinned",
         FindingRule::Duplicate => "duplicate",
+    }
+}
+
+/// The discovered configs `target` names: one client, or all.
+fn targeted(target: &crate::cli::ClientTarget) -> anyhow::Result<Vec<ClientConfig>> {
+    let configs = clients::discover(&home()?);
+    let Some(id) = target.client.as_deref() else {
+        return Ok(configs);
+    };
+    let client = Client::from_id(id).with_context(|| {
+        format!("unknown client {id:?}; `gatehouse clients list` shows the ids")
+    })?;
+    let configs: Vec<ClientConfig> = configs.into_iter().filter(|c| c.client == client).collect();
+    if configs.is_empty() {
+        anyhow::bail!("no config of {} was found", client.display_name());
+    }
+    Ok(configs)
+}
+
+fn import(target: &crate::cli::ClientTarget, json: bool) -> anyhow::Result<()> {
+    let configs = targeted(target)?;
+    for config in &configs {
+        if let Some(error) = &config.error {
+            eprintln!("gatehouse: skipped {}: {error}", config.path.display());
+        }
+    }
+    let engine = super::engine()?;
+    let report = clients::import::import(&engine, &configs)?;
+    if json {
+        output::json(&report)?;
+    } else {
+        print_import(&report);
+    }
+    if report
+        .iter()
+        .any(|i| matches!(i.outcome, clients::import::Outcome::Skipped { .. }))
+    {
+        anyhow::bail!("some servers were not imported: see the reasons above");
+    }
+    Ok(())
+}
+
+fn print_import(report: &[clients::import::Imported]) {
+    if report.is_empty() {
+        println!("no servers to import (entries already routed through Gatehouse are left out)");
+    }
+    for item in report {
+        let from: Vec<&str> = item
+            .sources
+            .iter()
+            .map(|s| s.client.display_name())
+            .collect();
+        let what = match &item.outcome {
+            clients::import::Outcome::Added => "added",
+            clients::import::Outcome::AlreadyRegistered => "already registered",
+            clients::import::Outcome::Skipped { .. } => "skipped",
+        };
+        println!("{what}: {} (from {})", item.server, from.join(", "));
+        if let clients::import::Outcome::Skipped { reason } = &item.outcome {
+            println!("  {reason}");
+        }
+        if !item.secrets_moved.is_empty() {
+            println!(
+                "  moved to the OS keychain: {}",
+                item.secrets_moved.join(", ")
+            );
+        }
+        for key in &item.secrets_needed {
+            println!(
+                "  {key} is filled in by the client; give Gatehouse its value: gatehouse secret set {} {key}",
+                item.server
+            );
+        }
     }
 }

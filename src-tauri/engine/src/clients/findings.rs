@@ -80,7 +80,7 @@ const TOKEN_PREFIXES: &[(&str, &str)] = &[
 /// Whether `value` is a reference the client resolves at launch
 /// (`${env:X}`, `${input:x}`, `${{ secrets.X }}`, `$VAR`, `%VAR%`) or a
 /// placeholder (`<token>`), possibly after an auth scheme (`Bearer ...`).
-fn is_reference(value: &str) -> bool {
+pub(super) fn is_reference(value: &str) -> bool {
     let v = value.trim();
     if v.contains("${") {
         return true;

@@ -10,6 +10,7 @@
 //! listed.
 
 mod findings;
+pub mod import;
 mod parse;
 mod paths;
 
