@@ -41,6 +41,17 @@ impl Engine {
         self.store().servers()
     }
 
+    /// The AI clients' MCP configs found in the user's home directory.
+    pub fn clients_list(&self) -> Result<Vec<crate::clients::ClientSummary>> {
+        let home = crate::clients::home_dir().ok_or_else(|| {
+            Error::InvalidSpec("cannot find the home directory: HOME is not set".into())
+        })?;
+        Ok(crate::clients::discover(&home)
+            .iter()
+            .map(crate::clients::ClientSummary::of)
+            .collect())
+    }
+
     /// One registered server.
     pub fn server(&self, name: &str) -> Result<Server> {
         self.store().server(name)

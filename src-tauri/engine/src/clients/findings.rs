@@ -8,12 +8,14 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use super::{ClientConfig, Entry};
 use crate::audit::redact::key_looks_secret;
 
 /// One thing worth the person's attention in a client's server entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct Finding {
     /// Which check found it.
     pub rule: FindingRule,
@@ -27,8 +29,9 @@ pub struct Finding {
 }
 
 /// The checks behind [`Finding`]s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(export)]
 pub enum FindingRule {
     /// A secret written in plain text in the config file.
     PlaintextSecret,
@@ -39,8 +42,9 @@ pub enum FindingRule {
 }
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum Severity {
     /// Worth knowing.
     Low,

@@ -13,6 +13,7 @@ mod findings;
 pub mod import;
 mod parse;
 mod paths;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -23,9 +24,11 @@ use serde::Serialize;
 pub use findings::{Finding, FindingRule, Severity, value_looks_secret};
 pub use parse::parse;
 pub use paths::{Os, config_paths};
+pub use summary::{ClientSummary, ServerSummary, home_dir};
 
 /// An AI client whose MCP config Gatehouse understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub enum Client {
     /// Anthropic's desktop app.
     #[serde(rename = "claude-desktop")]

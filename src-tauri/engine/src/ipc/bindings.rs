@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use ts_rs::{Config, Dependency, TS};
+use ts_rs::{Config, Dependency, TS, TypeVisitor};
 
 /// Collects imports and entries for the generated module.
 #[derive(Default)]
@@ -14,14 +14,20 @@ pub(crate) struct Module {
 }
 
 impl Module {
-    /// The TypeScript name of `T`, remembering what must be imported.
+    /// The TypeScript name of `T`, remembering what must be imported: `T`
+    /// itself if it is a declared type, and the declared types among its
+    /// generic arguments (`Vec<Server>` needs `Server`), nothing else.
     pub(crate) fn use_type<T: TS + 'static + ?Sized>(&mut self, cfg: &Config) -> String {
-        if let Some(dep) = Dependency::from_ty::<T>(cfg) {
-            self.imports.insert(dep.ts_name);
+        struct Names<'a>(&'a Config, &'a mut BTreeSet<String>);
+        impl TypeVisitor for Names<'_> {
+            fn visit<U: TS + 'static + ?Sized>(&mut self) {
+                if let Some(dep) = Dependency::from_ty::<U>(self.0) {
+                    self.1.insert(dep.ts_name);
+                }
+                U::visit_generics(self);
+            }
         }
-        for dep in T::dependencies(cfg) {
-            self.imports.insert(dep.ts_name);
-        }
+        Names(cfg, &mut self.imports).visit::<T>();
         T::name(cfg)
     }
 

@@ -14,6 +14,8 @@ macro_rules! ipc_commands {
             server_add(server: $crate::NewServer) -> $crate::Server;
             /// Removes a server and deletes its secrets.
             server_remove(name: String) -> ();
+            /// The AI clients' MCP configs found in the user's home directory.
+            clients_list() -> Vec<$crate::clients::ClientSummary>;
         }
     };
 }

@@ -1,0 +1,88 @@
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ClientSummary } from "../../lib/bindings/ClientSummary";
+import { ClientsStore } from "../../lib/clients/clients.svelte";
+import { tauriBackend } from "../../lib/ipc";
+import Clients from "./Clients.svelte";
+
+afterEach(() => clearMocks());
+
+const cursor: ClientSummary = {
+  client: "cursor",
+  display_name: "Cursor",
+  path: "/home/me/.cursor/mcp.json",
+  error: null,
+  servers: [
+    {
+      name: "github",
+      scope: null,
+      routed: false,
+      transport: "stdio",
+      disabled: false,
+      target: "npx -y @modelcontextprotocol/server-github",
+      env_keys: ["GITHUB_TOKEN"],
+      findings: [
+        {
+          rule: "plaintext-secret",
+          severity: "high",
+          field: "env.GITHUB_TOKEN",
+          message: "GITHUB_TOKEN holds a GitHub token in plain text",
+        },
+        { rule: "unpinned-package", severity: "medium", field: "args.1", message: "unpinned" },
+      ],
+    },
+    {
+      name: "notes",
+      scope: null,
+      routed: true,
+      transport: "stdio",
+      disabled: false,
+      target: "/usr/local/bin/gatehouse run notes",
+      env_keys: [],
+      findings: [],
+    },
+  ],
+};
+
+const broken: ClientSummary = {
+  client: "zed",
+  display_name: "Zed",
+  path: "/home/me/.config/zed/settings.json",
+  error: "cannot parse /home/me/.config/zed/settings.json: line 3 column 1",
+  servers: [],
+};
+
+function mount(lists: ClientSummary[][]) {
+  let calls = 0;
+  mockIPC((cmd) => {
+    if (cmd === "clients_list") return lists[Math.min(calls++, lists.length - 1)];
+  });
+  render(Clients, { clients: new ClientsStore(tauriBackend) });
+  return () => calls;
+}
+
+describe("Clients page", () => {
+  it("shows each client's servers, their route and findings, and files it could not read", async () => {
+    mount([[cursor, broken]]);
+    const section = await screen.findByRole("region", { name: "Cursor" });
+    expect(section).toHaveTextContent("/home/me/.cursor/mcp.json");
+    const rows = within(section).getAllByRole("row");
+    expect(rows).toHaveLength(3);
+    expect(rows[1]).toHaveTextContent("github");
+    expect(rows[1]).toHaveTextContent("direct");
+    expect(rows[1]).toHaveTextContent("plain-text secret");
+    expect(rows[1]).toHaveTextContent("unpinned");
+    expect(rows[2]).toHaveTextContent("via Gatehouse");
+    expect(rows[2]).toHaveTextContent("none");
+    expect(screen.getByRole("region", { name: "Zed" })).toHaveTextContent("cannot parse");
+  });
+
+  it("re-reads the files on Refresh", async () => {
+    const calls = mount([[], [cursor]]);
+    await screen.findByRole("region", { name: "No client configs found" });
+    await fireEvent.click(screen.getByRole("button", { name: "Refresh" }));
+    await waitFor(() => expect(screen.getByRole("region", { name: "Cursor" })).toBeTruthy());
+    expect(calls()).toBe(2);
+  });
+});

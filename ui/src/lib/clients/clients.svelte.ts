@@ -1,0 +1,33 @@
+// The AI clients' MCP configs, as Rust reads them from the home directory.
+// The files belong to the clients and change without Gatehouse knowing, so
+// the page re-reads them when it is opened and on request.
+import type { ClientSummary } from "../bindings/ClientSummary";
+import { type Backend, type GatehouseError, toGatehouseError } from "../ipc";
+
+export class ClientsStore {
+  list = $state<ClientSummary[]>([]);
+  loaded = $state(false);
+  error = $state<GatehouseError | null>(null);
+
+  #backend: Backend;
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.list = await this.#backend.invoke("clients_list", {});
+      this.error = null;
+    } catch (e) {
+      this.error = toGatehouseError(e);
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** How many entries still launch their server directly. */
+  get unrouted(): number {
+    return this.list.reduce((n, c) => n + c.servers.filter((s) => !s.routed).length, 0);
+  }
+}
