@@ -130,9 +130,18 @@ pub enum ClientsCommand {
     /// Bring clients' servers under Gatehouse.
     Import(ClientTarget),
     /// Rewrite client configs to launch `gatehouse run`.
-    Connect(ClientTarget),
+    Connect(ClientWriteArgs),
     /// Put client configs back as they were.
-    Restore(ClientTarget),
+    Restore(ClientWriteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientWriteArgs {
+    #[command(flatten)]
+    pub target: ClientTarget,
+    /// Show the change as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

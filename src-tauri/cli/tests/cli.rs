@@ -3,6 +3,7 @@
 //! them inside a D-Bus session with an unlocked gnome-keyring).
 
 mod clients;
+mod clients_connect;
 mod keychain;
 mod servers;
 mod store;

@@ -294,19 +294,6 @@ fn an_empty_home_lists_nothing() {
 }
 
 #[test]
-fn connect_and_restore_are_not_available_yet() {
-    let env = Env::fresh();
-    for verb in ["connect", "restore"] {
-        env.cmd()
-            .args(["clients", verb, "--all"])
-            .assert()
-            .code(1)
-            .stderr(contains("not yet available"));
-    }
-    env.cmd().args(["clients", "connect"]).assert().code(2);
-}
-
-#[test]
 fn import_registers_each_server_once_with_its_secrets_in_the_keychain_only() {
     use gatehouse_engine::{Keychain, SecretStore};
 

@@ -52,6 +52,13 @@ impl DataDir {
         self.root.join("logs")
     }
 
+    /// Backups of client config files Gatehouse rewrote, each with a record
+    /// of what it changed (see `clients::write`). Private to the user: the
+    /// originals may hold plain-text secrets.
+    pub fn backups(&self) -> PathBuf {
+        self.root.join("backups")
+    }
+
     /// Each running proxy's audit spool file (see `audit::journal`).
     pub fn audit_spool(&self) -> PathBuf {
         self.root.join("audit-spool")

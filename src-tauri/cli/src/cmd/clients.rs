@@ -4,6 +4,10 @@
 //! and an argument or URL a finding marks as secret is replaced.
 //! `clients import` registers their servers in Gatehouse, secrets moved to
 //! the keychain (`gatehouse_engine::clients::import`).
+//! `clients connect` rewrites the configs' entries to launch
+//! `gatehouse run NAME` (this binary) for the servers registered in
+//! Gatehouse; `clients restore` puts the files back. Both take `--dry-run`
+//! to show the diff and write nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -12,15 +16,15 @@ use gatehouse_engine::audit::redact::REDACTED;
 use gatehouse_engine::clients::{self, Client, ClientConfig, Entry, Finding, FindingRule};
 use serde::Serialize;
 
-use crate::cli::ClientsCommand;
+use crate::cli::{ClientWriteArgs, ClientsCommand};
 use crate::output;
 
 pub fn run(cmd: ClientsCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::List => list(json),
         ClientsCommand::Import(target) => import(&target, json),
-        ClientsCommand::Connect(_) => super::not_yet("clients connect"),
-        ClientsCommand::Restore(_) => super::not_yet("clients restore"),
+        ClientsCommand::Connect(args) => connect(args, json),
+        ClientsCommand::Restore(args) => restore(args, json),
     }
 }
 
@@ -276,4 +280,245 @@ fn print_import(report: &[clients::import::Imported]) {
             );
         }
     }
+}
+
+// ---- connect and restore ----------------------------------------------------
+
+/// What connect or restore did to one file, as `--json` shows it.
+#[derive(Serialize)]
+struct WriteView {
+    client: Client,
+    path: PathBuf,
+    /// `connected`, `restored`, `unchanged`, `would-change`, `skipped` or
+    /// `failed`.
+    status: &'static str,
+    entries: Vec<String>,
+    /// Entries left alone (no Gatehouse server of that name yet).
+    not_imported: Vec<String>,
+    warnings: Vec<String>,
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<String>,
+}
+
+/// The discovered configs `args` names: one client's, or all of them.
+fn targets(args: &ClientWriteArgs) -> anyhow::Result<(PathBuf, Vec<ClientConfig>)> {
+    let home = home()?;
+    let configs = clients::discover(&home);
+    let Some(id) = args.target.client.as_deref() else {
+        return Ok((home, configs));
+    };
+    let Some(client) = Client::from_id(id) else {
+        use clap::CommandFactory;
+        let ids: Vec<&str> = Client::ALL.iter().map(|c| c.id()).collect();
+        crate::cli::Cli::command()
+            .error(
+                clap::error::ErrorKind::InvalidValue,
+                format!("unknown client '{id}'; known: {}", ids.join(", ")),
+            )
+            .exit();
+    };
+    let configs: Vec<ClientConfig> = configs.into_iter().filter(|c| c.client == client).collect();
+    if configs.is_empty() {
+        anyhow::bail!(
+            "no {} config found under {}",
+            client.display_name(),
+            home.display()
+        );
+    }
+    Ok((home, configs))
+}
+
+/// The diff of `before` and `after` with every plain-text secret value in
+/// either replaced, so that a dry run never prints one.
+fn redacted_diff(client: Client, path: &Path, before: &str, after: &str) -> String {
+    let mut secrets = clients::connect::secret_values(client, before);
+    secrets.extend(clients::connect::secret_values(client, after));
+    secrets.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = diff(path, before, after);
+    for secret in secrets {
+        out = out.replace(&secret, REDACTED);
+    }
+    out
+}
+
+/// A diff of two texts: the changed lines between their common first and
+/// last lines, with three lines of context.
+fn diff(path: &Path, before: &str, after: &str) -> String {
+    let a: Vec<&str> = before.split_inclusive('\n').collect();
+    let b: Vec<&str> = after.split_inclusive('\n').collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let start = prefix.saturating_sub(3);
+    let end_a = (a.len() - suffix + 3).min(a.len());
+    let end_b = (b.len() - suffix + 3).min(b.len());
+    let mut out = format!(
+        "--- {0}\n+++ {0}\n@@ -{1},{2} +{1},{3} @@\n",
+        path.display(),
+        start + 1,
+        end_a - start,
+        end_b - start
+    );
+    let line = |out: &mut String, mark: char, l: &str| {
+        out.push(mark);
+        out.push_str(l);
+        if !l.ends_with('\n') {
+            out.push_str("\n\\ No newline at end of file\n");
+        }
+    };
+    for l in &a[start..prefix] {
+        line(&mut out, ' ', l);
+    }
+    for l in &a[prefix..a.len() - suffix] {
+        line(&mut out, '-', l);
+    }
+    for l in &b[prefix..b.len() - suffix] {
+        line(&mut out, '+', l);
+    }
+    for l in &a[a.len() - suffix..end_a] {
+        line(&mut out, ' ', l);
+    }
+    out
+}
+
+fn report(views: &[WriteView], json: bool, verb: &str) -> anyhow::Result<()> {
+    let failed = views.iter().filter(|v| v.status == "failed").count();
+    if json {
+        output::json(&views)?;
+    } else {
+        for v in views {
+            let what = match v.status {
+                "connected" | "restored" => format!("{} {} entries", v.status, v.entries.len()),
+                "unchanged" => format!("nothing to {verb}"),
+                "would-change" => format!("would change {} entries", v.entries.len()),
+                other => other.to_string(),
+            };
+            println!("{}  {}: {what}", v.client.display_name(), v.path.display());
+            if let Some(diff) = &v.diff {
+                print!("{diff}");
+            }
+            if let Some(error) = &v.error {
+                println!("  error: {error}");
+            }
+            if !v.not_imported.is_empty() {
+                println!(
+                    "  not imported into Gatehouse, left as they are: {} (see `gatehouse clients import`)",
+                    v.not_imported.join(", ")
+                );
+            }
+            for warning in &v.warnings {
+                println!("  ! {warning}");
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} config file(s) failed to {verb}; nothing was written to them");
+    }
+    Ok(())
+}
+
+fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
+    let (_, configs) = targets(&args)?;
+    let exe = std::env::current_exe().context("cannot find the path of this gatehouse binary")?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    let engine = super::engine()?;
+    let registered = engine.server_list()?;
+    let name = |entry: &Entry| clients::connect::registered_name(entry, &registered);
+    let mut views = Vec::new();
+    for config in &configs {
+        let mut view = WriteView {
+            client: config.client,
+            path: config.path.clone(),
+            status: "failed",
+            entries: Vec::new(),
+            not_imported: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+            diff: None,
+        };
+        if matches!(config.client, Client::Continue | Client::Goose) && args.target.all {
+            view.status = "skipped";
+            view.warnings
+                .push("rewriting YAML configs is not supported yet".into());
+            views.push(view);
+            continue;
+        }
+        match clients::connect::plan(config.client, &config.path, &exe, &name) {
+            Err(e) => view.error = Some(e),
+            Ok(plan) => {
+                view.entries = plan.edits.iter().map(|e| e.name.clone()).collect();
+                view.not_imported = plan.skipped.clone();
+                if plan.is_noop() {
+                    view.status = "unchanged";
+                } else if args.dry_run {
+                    view.status = "would-change";
+                    view.diff = Some(redacted_diff(
+                        config.client,
+                        &plan.path,
+                        &plan.before,
+                        &plan.after,
+                    ));
+                } else {
+                    match clients::connect::apply(&plan, engine.data_dir()) {
+                        Ok(_) => view.status = "connected",
+                        Err(e) => view.error = Some(e),
+                    }
+                }
+            }
+        }
+        views.push(view);
+    }
+    report(&views, json, "connect")
+}
+
+fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
+    let (_, configs) = targets(&args)?;
+    let data = gatehouse_engine::DataDir::from_env()?;
+    let mut views = Vec::new();
+    for config in &configs {
+        let mut view = WriteView {
+            client: config.client,
+            path: config.path.clone(),
+            status: "failed",
+            entries: Vec::new(),
+            not_imported: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+            diff: None,
+        };
+        match clients::restore::plan(config.client, &config.path, &data) {
+            Err(e) => view.error = Some(e),
+            Ok(plan) => {
+                view.entries = plan
+                    .records
+                    .iter()
+                    .flat_map(|r| r.entries.iter().map(|e| e.name.clone()))
+                    .collect();
+                view.warnings = plan.warnings.clone();
+                if plan.is_noop() {
+                    view.status = "unchanged";
+                } else if args.dry_run {
+                    view.status = "would-change";
+                    view.diff = Some(redacted_diff(
+                        config.client,
+                        &plan.path,
+                        &plan.before,
+                        &plan.after,
+                    ));
+                } else {
+                    match clients::restore::apply(&plan, &data) {
+                        Ok(()) => view.status = "restored",
+                        Err(e) => view.error = Some(e),
+                    }
+                }
+            }
+        }
+        views.push(view);
+    }
+    report(&views, json, "restore")
 }

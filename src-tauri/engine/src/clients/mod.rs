@@ -1,19 +1,24 @@
-//! AI clients' MCP configs: where each client keeps them, and what servers
-//! they hold. This is the read-only part of the client adapters: discovery
-//! ([`discover`]), parsing every client's format into one model
-//! ([`ClientConfig`], [`Entry`]) and the findings `gatehouse clients list`
-//! shows ([`Finding`]). Where the files live and what they look like is
-//! researched in `docs/CLIENTS.md`.
+//! AI clients' MCP configs: where each client keeps them, what servers they
+//! hold, and routing them through Gatehouse. Discovery ([`discover`]),
+//! parsing every client's format into one model ([`ClientConfig`],
+//! [`Entry`]) and the findings `gatehouse clients list` shows ([`Finding`]).
+//! Where the files live and what they look like is researched in
+//! `docs/CLIENTS.md`.
 //!
-//! Nothing here writes a file. A file that cannot be read or parsed becomes
-//! a [`ClientConfig`] with an `error`, and the other clients are still
-//! listed.
+//! Reading never writes a file: one that cannot be read or parsed becomes a
+//! [`ClientConfig`] with an `error`, and the other clients are still listed.
+//! Writing is [`connect`] (route entries through `gatehouse run`),
+//! [`restore`] (undo it exactly) and [`write`](mod@write) (the safe write
+//! both use).
 
+pub mod connect;
 mod findings;
 pub mod import;
 mod parse;
 mod paths;
+pub mod restore;
 mod summary;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -269,3 +274,6 @@ pub fn read(client: Client, path: &Path) -> ClientConfig {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod connect_tests;

@@ -1,0 +1,249 @@
+//! `gatehouse clients connect` and `restore` through the real binary: the
+//! engine's client fixtures in a temporary HOME are routed through
+//! Gatehouse, then put back byte for byte.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+use crate::{Env, files_under};
+
+/// Plain-text secrets in the JSON and TOML fixtures.
+const SECRETS: &[&str] = &[
+    "sk-gatehouse-canary-7f3a9c1e5b2d",
+    "xoxb-0000-canary-test-abcdef",
+    "ghp_TEST000000000000000000000000000000",
+    "BSA-test-0000000000000000",
+    "readonly:pass",
+    "hf_TEST0000000000000000000000000000",
+    "sk-test-0000000000000000",
+    "tok-test-0000",
+    "secret-test-0000",
+];
+
+/// Variables that move client configs; the tests' paths assume none is set.
+const PATH_OVERRIDES: &[&str] = &[
+    "XDG_CONFIG_HOME",
+    "FLATPAK_XDG_CONFIG_HOME",
+    "CLAUDE_CONFIG_DIR",
+    "VSCODE_PORTABLE",
+    "VSCODE_APPDATA",
+    "COPILOT_HOME",
+    "CLINE_MCP_SETTINGS_PATH",
+    "CLINE_DATA_DIR",
+    "CLINE_DIR",
+    "GEMINI_CLI_HOME",
+    "CODEX_HOME",
+    "CONTINUE_GLOBAL_DIR",
+    "GOOSE_PATH_ROOT",
+];
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn clients(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = env.cmd();
+    for key in PATH_OVERRIDES {
+        cmd.env_remove(key);
+    }
+    cmd.arg("clients").args(args);
+    cmd
+}
+
+fn snapshot(home: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files_under(home)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
+fn list(env: &Env) -> Vec<serde_json::Value> {
+    let out = clients(env, &["list", "--json"]).assert().success();
+    serde_json::from_slice::<serde_json::Value>(&out.get_output().stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A fixture HOME whose servers `clients import` registered.
+fn imported_home() -> Env {
+    let env = Env::fresh();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/clients/home"),
+        &env.home,
+    );
+    // Some entries keep a secret import cannot move (in an argument or a
+    // header): those are skipped and the exit code says so.
+    clients(&env, &["import", "--all"]).assert().code(1);
+    env
+}
+
+#[test]
+fn connect_then_restore_is_byte_identical() {
+    let env = imported_home();
+    let original = snapshot(&env.home);
+
+    // A dry run shows the diff, without secret values, and writes nothing.
+    let out = clients(&env, &["connect", "--all", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("+++ "))
+        .stdout(contains("[\"run\", \"github\"]"));
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for secret in SECRETS {
+        assert!(!stdout.contains(secret), "{secret} printed by the dry run");
+    }
+    assert_eq!(snapshot(&env.home), original);
+
+    let routed_before: Vec<(String, String)> = list(&env)
+        .iter()
+        .flat_map(|c| {
+            let path = c["path"].as_str().unwrap().to_string();
+            c["servers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["routed"].as_bool().unwrap())
+                .map(move |s| (path.clone(), s["name"].as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let out = clients(&env, &["connect", "--all", "--json"])
+        .assert()
+        .success();
+    let report: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let cursor = report.iter().find(|v| v["client"] == "cursor").unwrap();
+    assert_eq!(cursor["status"], "connected");
+    assert_eq!(cursor["entries"].as_array().unwrap().len(), 3);
+    let goose = report.iter().find(|v| v["client"] == "goose").unwrap();
+    assert_eq!(goose["status"], "skipped");
+    // What import could not take (a secret in an argument or a header) is
+    // left as it is.
+    let claude_code = report
+        .iter()
+        .find(|v| v["client"] == "claude-code")
+        .unwrap();
+    assert_eq!(claude_code["not_imported"], serde_json::json!(["db"]));
+    let not_imported: Vec<(String, String)> = report
+        .iter()
+        .flat_map(|v| {
+            let path = v["path"].as_str().unwrap().to_string();
+            v["not_imported"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |n| (path.clone(), n.as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+
+    let exe = std::fs::canonicalize(assert_cmd::cargo::cargo_bin("gatehouse")).unwrap();
+    for config in list(&env) {
+        let client = config["client"].as_str().unwrap();
+        if matches!(client, "continue" | "goose") {
+            continue;
+        }
+        let path = config["path"].as_str().unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            !text.contains("sk-gatehouse-canary-7f3a9c1e5b2d"),
+            "the canary is left in {path}"
+        );
+        for server in config["servers"].as_array().unwrap() {
+            let name = server["name"].as_str().unwrap();
+            let key = (path.to_string(), name.to_string());
+            if server["transport"] == "extension" || not_imported.contains(&key) {
+                continue;
+            }
+            assert!(server["routed"].as_bool().unwrap(), "{client}: {name}");
+            // No plain-text secret is left in a routed entry.
+            assert!(
+                server["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|f| f["rule"] != "plaintext-secret"),
+                "{client}: {name}: {}",
+                server["findings"]
+            );
+            if !routed_before.contains(&key) {
+                assert_eq!(server["command"].as_str(), exe.to_str(), "{client}: {name}");
+            }
+        }
+    }
+
+    // Connect twice changes nothing.
+    let connected = snapshot(&env.home);
+    clients(&env, &["connect", "--all"])
+        .assert()
+        .success()
+        .stdout(contains("nothing to connect"));
+    assert_eq!(snapshot(&env.home), connected);
+
+    let out = clients(&env, &["restore", "--all", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would change"));
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for secret in SECRETS {
+        assert!(
+            !stdout.contains(secret),
+            "{secret} printed by the restore dry run"
+        );
+    }
+    assert_eq!(snapshot(&env.home), connected);
+
+    clients(&env, &["restore", "--all"])
+        .assert()
+        .success()
+        .stdout(contains("restored"));
+    assert_eq!(snapshot(&env.home), original);
+    clients(&env, &["restore", "cursor"])
+        .assert()
+        .success()
+        .stdout(contains("nothing to restore"));
+}
+
+#[test]
+fn connect_one_client_and_refuse_what_it_cannot_do() {
+    let env = imported_home();
+    clients(&env, &["connect", "cursor", "--json"])
+        .assert()
+        .success()
+        .stdout(contains("\"status\": \"connected\""));
+    clients(&env, &["connect", "no-such-client"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown client 'no-such-client'"));
+    clients(&env, &["connect"]).assert().code(2);
+    clients(&env, &["connect", "continue"])
+        .assert()
+        .code(1)
+        .stdout(contains("not supported yet"));
+    let cursor = env.home.join(".cursor/mcp.json");
+    std::fs::write(&cursor, "{ \"mcpServers\": ").unwrap();
+    clients(&env, &["restore", "cursor"])
+        .assert()
+        .code(1)
+        .stdout(contains("cannot parse"));
+    assert_eq!(
+        std::fs::read_to_string(&cursor).unwrap(),
+        "{ \"mcpServers\": "
+    );
+}
