@@ -188,6 +188,25 @@ fn connect_then_restore_is_byte_identical() {
         }
     }
 
+    // Gatehouse's backups hold the original files, secrets included: they
+    // are sealed, so no secret is in the data directory in the clear.
+    let backups = files_under(&env.data);
+    assert!(
+        backups
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "backup"))
+    );
+    for path in &backups {
+        let bytes = std::fs::read(path).unwrap();
+        for secret in SECRETS {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} in the clear in {}",
+                path.display()
+            );
+        }
+    }
+
     // Connect twice changes nothing.
     let connected = snapshot(&env.home);
     clients(&env, &["connect", "--all"])

@@ -467,7 +467,7 @@ fn a_crash_at_any_step_leaves_the_old_or_the_new_file_and_the_backup() {
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "backup"))
-            .map(|p| std::fs::read(p).unwrap())
+            .map(|p| write::read_backup(&p).unwrap())
             .collect();
         assert_eq!(
             backups,

@@ -17,6 +17,7 @@ pub mod import;
 mod parse;
 mod paths;
 pub mod restore;
+mod seal;
 mod summary;
 pub mod write;
 

@@ -64,12 +64,10 @@ pub fn plan(client: Client, path: &Path, data: &DataDir) -> Result<RestorePlan, 
     let mut warnings = Vec::new();
     for record in &records {
         let backup_path = record.backup_path(&backups);
-        let original = std::fs::read(&backup_path)
-            .map_err(|e| format!("cannot read the backup {}: {e}", backup_path.display()))
-            .and_then(|b| {
-                String::from_utf8(b)
-                    .map_err(|_| format!("the backup {} is not UTF-8", backup_path.display()))
-            })?;
+        let original = write::read_backup(&backup_path).and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|_| format!("the backup {} is not UTF-8", backup_path.display()))
+        })?;
         if write::fingerprint(text.as_bytes()) == record.after {
             text = original;
             continue;

@@ -9,6 +9,7 @@
 //! `<microseconds since the epoch>-<n>-<client>-<file name>.backup`, each
 //! connect's with a `<backup>.json` [`Record`] of what Gatehouse changed,
 //! which is what `restore` undoes (renamed `<backup>.restored` once it is).
+//! Both are sealed (`seal`): they hold the client's secrets as they were.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -127,6 +128,7 @@ pub fn backup(
     original: &[u8],
 ) -> Result<String, String> {
     crate::paths::create_private_dir(backups).map_err(|e| e.to_string())?;
+    let sealed = super::seal::seal(original)?;
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let micros = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -151,7 +153,7 @@ pub fn backup(
         }
         match options.open(&target) {
             Ok(mut f) => {
-                f.write_all(original)
+                f.write_all(&sealed)
                     .and_then(|()| f.sync_all())
                     .map_err(|e| format!("cannot write the backup {}: {e}", target.display()))?;
                 sync_dir(backups);
@@ -164,10 +166,18 @@ pub fn backup(
     Err(format!("cannot name a backup in {}", backups.display()))
 }
 
+/// Reads a backup written by [`backup`].
+pub fn read_backup(path: &Path) -> Result<Vec<u8>, String> {
+    let sealed =
+        fs::read(path).map_err(|e| format!("cannot read the backup {}: {e}", path.display()))?;
+    super::seal::unseal(&sealed).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Saves `record` as `<backup>.json`.
 pub fn save_record(backups: &Path, record: &Record) -> Result<(), String> {
     let path = backups.join(format!("{}.json", record.backup));
-    let text = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
+    let text = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+    let text = super::seal::seal(&text)?;
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -192,6 +202,7 @@ pub fn records_for(backups: &Path, path: &Path) -> Vec<Record> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().ends_with(".backup.json"))
         .filter_map(|e| fs::read(e.path()).ok())
+        .filter_map(|bytes| super::seal::unseal(&bytes).ok())
         .filter_map(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
         .filter(|r| r.path == path)
         .collect();
