@@ -73,3 +73,48 @@ pub fn unique(prefix: &str) -> String {
             .as_nanos()
     )
 }
+
+/// The plain-text secrets written in the client fixtures, one per line of
+/// `secrets.txt`: none may be printed, stored or left behind.
+pub fn fixture_secrets() -> Vec<&'static str> {
+    include_str!("../../engine/tests/fixtures/clients/secrets.txt")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The client fixtures: a home directory with one config per client.
+pub fn client_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/clients/home")
+}
+
+/// Variables that move client configs; the tests' paths assume none is set.
+pub const PATH_OVERRIDES: &[&str] = &[
+    "XDG_CONFIG_HOME",
+    "FLATPAK_XDG_CONFIG_HOME",
+    "CLAUDE_CONFIG_DIR",
+    "VSCODE_PORTABLE",
+    "VSCODE_APPDATA",
+    "COPILOT_HOME",
+    "CLINE_MCP_SETTINGS_PATH",
+    "CLINE_DATA_DIR",
+    "CLINE_DIR",
+    "GEMINI_CLI_HOME",
+    "CODEX_HOME",
+    "CONTINUE_GLOBAL_DIR",
+    "GOOSE_PATH_ROOT",
+];
+
+/// Copies the tree at `from` to `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -7,54 +7,7 @@ use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::Env;
-
-/// Plain-text secrets in the fixtures that must never be printed.
-const NEVER_PRINTED: &[&str] = &[
-    "sk-gatehouse-canary-7f3a9c1e5b2d",
-    "xoxb-0000-canary-test-abcdef",
-    "ghp_TEST000000000000000000000000000000",
-    "BSA-test-0000000000000000",
-    "readonly:pass",
-    "hf_TEST0000000000000000000000000000",
-    "sk-test-0000000000000000",
-    "tok-test-0000",
-    "secret-test-0000",
-];
-
-/// Variables that move client configs; the tests' paths assume none is set.
-const PATH_OVERRIDES: &[&str] = &[
-    "XDG_CONFIG_HOME",
-    "FLATPAK_XDG_CONFIG_HOME",
-    "CLAUDE_CONFIG_DIR",
-    "VSCODE_PORTABLE",
-    "VSCODE_APPDATA",
-    "COPILOT_HOME",
-    "CLINE_MCP_SETTINGS_PATH",
-    "CLINE_DATA_DIR",
-    "CLINE_DIR",
-    "GEMINI_CLI_HOME",
-    "CODEX_HOME",
-    "CONTINUE_GLOBAL_DIR",
-    "GOOSE_PATH_ROOT",
-];
-
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/clients/home")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use crate::{Env, PATH_OVERRIDES, client_fixtures, copy_tree, fixture_secrets};
 
 fn clients(env: &Env) -> Command {
     let mut cmd = env.cmd();
@@ -70,7 +23,7 @@ fn list_json(env: &Env) -> Vec<Value> {
     let out = out.get_output();
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
     let stderr = String::from_utf8(out.stderr.clone()).unwrap();
-    for secret in NEVER_PRINTED {
+    for secret in fixture_secrets() {
         assert!(!stdout.contains(secret), "{secret} printed");
         assert!(!stderr.contains(secret), "{secret} printed on stderr");
     }
@@ -119,7 +72,7 @@ fn finding_rules(server: &Value) -> Vec<&str> {
 #[test]
 fn lists_every_fixture_client_with_servers_routing_and_findings() {
     let env = Env::fresh();
-    copy_tree(&fixtures(), &env.home);
+    copy_tree(&client_fixtures(), &env.home);
     let list = list_json(&env);
 
     let ids: Vec<&str> = list.iter().map(|c| c["client"].as_str().unwrap()).collect();
@@ -234,7 +187,7 @@ fn lists_every_fixture_client_with_servers_routing_and_findings() {
 #[test]
 fn text_list_is_readable_and_prints_no_secret() {
     let env = Env::fresh();
-    copy_tree(&fixtures(), &env.home);
+    copy_tree(&client_fixtures(), &env.home);
     let out = clients(&env)
         .assert()
         .success()
@@ -245,7 +198,7 @@ fn text_list_is_readable_and_prints_no_secret() {
         .stdout(contains("env GITHUB_TOKEN holds a plain-text secret"))
         .stdout(contains("not pinned"));
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    for secret in NEVER_PRINTED {
+    for secret in fixture_secrets() {
         assert!(!stdout.contains(secret), "{secret} printed");
     }
 }
@@ -298,7 +251,7 @@ fn import_registers_each_server_once_with_its_secrets_in_the_keychain_only() {
     use gatehouse_engine::{Keychain, SecretStore};
 
     let env = Env::fresh();
-    copy_tree(&fixtures(), &env.home);
+    copy_tree(&client_fixtures(), &env.home);
     let mut cmd = env.cmd();
     for key in PATH_OVERRIDES {
         cmd.env_remove(key);
@@ -312,7 +265,7 @@ fn import_registers_each_server_once_with_its_secrets_in_the_keychain_only() {
     let out = out.get_output();
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
     let stderr = String::from_utf8(out.stderr.clone()).unwrap();
-    for secret in NEVER_PRINTED {
+    for secret in fixture_secrets() {
         assert!(
             !stdout.contains(secret) && !stderr.contains(secret),
             "{secret} printed"
@@ -346,7 +299,7 @@ fn import_registers_each_server_once_with_its_secrets_in_the_keychain_only() {
     assert_eq!(token.expose(), "sk-gatehouse-canary-7f3a9c1e5b2d");
     for path in crate::files_under(&env.data) {
         let bytes = std::fs::read(&path).unwrap();
-        for secret in NEVER_PRINTED {
+        for secret in fixture_secrets() {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "{secret} in {}",

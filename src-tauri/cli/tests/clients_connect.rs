@@ -8,50 +8,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::str::contains;
 
-use crate::{Env, files_under};
-
-/// Plain-text secrets in the JSON and TOML fixtures.
-const SECRETS: &[&str] = &[
-    "sk-gatehouse-canary-7f3a9c1e5b2d",
-    "xoxb-0000-canary-test-abcdef",
-    "ghp_TEST000000000000000000000000000000",
-    "BSA-test-0000000000000000",
-    "readonly:pass",
-    "hf_TEST0000000000000000000000000000",
-    "sk-test-0000000000000000",
-    "tok-test-0000",
-    "secret-test-0000",
-];
-
-/// Variables that move client configs; the tests' paths assume none is set.
-const PATH_OVERRIDES: &[&str] = &[
-    "XDG_CONFIG_HOME",
-    "FLATPAK_XDG_CONFIG_HOME",
-    "CLAUDE_CONFIG_DIR",
-    "VSCODE_PORTABLE",
-    "VSCODE_APPDATA",
-    "COPILOT_HOME",
-    "CLINE_MCP_SETTINGS_PATH",
-    "CLINE_DATA_DIR",
-    "CLINE_DIR",
-    "GEMINI_CLI_HOME",
-    "CODEX_HOME",
-    "CONTINUE_GLOBAL_DIR",
-    "GOOSE_PATH_ROOT",
-];
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use crate::{Env, PATH_OVERRIDES, client_fixtures, copy_tree, files_under, fixture_secrets};
 
 fn clients(env: &Env, args: &[&str]) -> Command {
     let mut cmd = env.cmd();
@@ -84,10 +41,7 @@ fn list(env: &Env) -> Vec<serde_json::Value> {
 /// A fixture HOME whose servers `clients import` registered.
 fn imported_home() -> Env {
     let env = Env::fresh();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/clients/home"),
-        &env.home,
-    );
+    copy_tree(&client_fixtures(), &env.home);
     // Some entries keep a secret import cannot move (in an argument or a
     // header): those are skipped and the exit code says so.
     clients(&env, &["import", "--all"]).assert().code(1);
@@ -106,7 +60,7 @@ fn connect_then_restore_is_byte_identical() {
         .stdout(contains("+++ "))
         .stdout(contains("[\"run\", \"github\"]"));
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    for secret in SECRETS {
+    for secret in fixture_secrets() {
         assert!(!stdout.contains(secret), "{secret} printed by the dry run");
     }
     assert_eq!(snapshot(&env.home), original);
@@ -198,7 +152,7 @@ fn connect_then_restore_is_byte_identical() {
     );
     for path in &backups {
         let bytes = std::fs::read(path).unwrap();
-        for secret in SECRETS {
+        for secret in fixture_secrets() {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "{secret} in the clear in {}",
@@ -220,7 +174,7 @@ fn connect_then_restore_is_byte_identical() {
         .success()
         .stdout(contains("would change"));
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    for secret in SECRETS {
+    for secret in fixture_secrets() {
         assert!(
             !stdout.contains(secret),
             "{secret} printed by the restore dry run"

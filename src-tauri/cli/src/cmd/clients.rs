@@ -301,6 +301,46 @@ struct WriteView {
     diff: Option<String>,
 }
 
+impl WriteView {
+    /// A file not handled yet (`failed` until something better is known).
+    fn new(config: &ClientConfig) -> Self {
+        Self {
+            client: config.client,
+            path: config.path.clone(),
+            status: "failed",
+            entries: Vec::new(),
+            not_imported: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+            diff: None,
+        }
+    }
+
+    /// Records what became of a planned change from `before` to `after`
+    /// (`noop` if there is nothing to do): the diff of a dry run, or the
+    /// outcome of `write`.
+    fn settle(
+        &mut self,
+        noop: bool,
+        (before, after): (&str, &str),
+        dry_run: bool,
+        done: &'static str,
+        write: impl FnOnce() -> Result<(), String>,
+    ) {
+        if noop {
+            self.status = "unchanged";
+        } else if dry_run {
+            self.status = "would-change";
+            self.diff = Some(redacted_diff(self.client, &self.path, before, after));
+        } else {
+            match write() {
+                Ok(()) => self.status = done,
+                Err(e) => self.error = Some(e),
+            }
+        }
+    }
+}
+
 /// The discovered configs `args` names: one client's, or all of them.
 fn targets(args: &ClientWriteArgs) -> anyhow::Result<(PathBuf, Vec<ClientConfig>)> {
     let home = home()?;
@@ -431,16 +471,7 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     let name = |entry: &Entry| clients::connect::registered_name(entry, &registered);
     let mut views = Vec::new();
     for config in &configs {
-        let mut view = WriteView {
-            client: config.client,
-            path: config.path.clone(),
-            status: "failed",
-            entries: Vec::new(),
-            not_imported: Vec::new(),
-            warnings: Vec::new(),
-            error: None,
-            diff: None,
-        };
+        let mut view = WriteView::new(config);
         if matches!(config.client, Client::Continue | Client::Goose) && args.target.all {
             view.status = "skipped";
             view.warnings
@@ -453,22 +484,10 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
             Ok(plan) => {
                 view.entries = plan.edits.iter().map(|e| e.name.clone()).collect();
                 view.not_imported = plan.skipped.clone();
-                if plan.is_noop() {
-                    view.status = "unchanged";
-                } else if args.dry_run {
-                    view.status = "would-change";
-                    view.diff = Some(redacted_diff(
-                        config.client,
-                        &plan.path,
-                        &plan.before,
-                        &plan.after,
-                    ));
-                } else {
-                    match clients::connect::apply(&plan, engine.data_dir()) {
-                        Ok(_) => view.status = "connected",
-                        Err(e) => view.error = Some(e),
-                    }
-                }
+                let texts = (plan.before.as_str(), plan.after.as_str());
+                view.settle(plan.is_noop(), texts, args.dry_run, "connected", || {
+                    clients::connect::apply(&plan, engine.data_dir()).map(drop)
+                });
             }
         }
         views.push(view);
@@ -481,16 +500,7 @@ fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     let data = gatehouse_engine::DataDir::from_env()?;
     let mut views = Vec::new();
     for config in &configs {
-        let mut view = WriteView {
-            client: config.client,
-            path: config.path.clone(),
-            status: "failed",
-            entries: Vec::new(),
-            not_imported: Vec::new(),
-            warnings: Vec::new(),
-            error: None,
-            diff: None,
-        };
+        let mut view = WriteView::new(config);
         match clients::restore::plan(config.client, &config.path, &data) {
             Err(e) => view.error = Some(e),
             Ok(plan) => {
@@ -500,22 +510,10 @@ fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
                     .flat_map(|r| r.entries.iter().map(|e| e.name.clone()))
                     .collect();
                 view.warnings = plan.warnings.clone();
-                if plan.is_noop() {
-                    view.status = "unchanged";
-                } else if args.dry_run {
-                    view.status = "would-change";
-                    view.diff = Some(redacted_diff(
-                        config.client,
-                        &plan.path,
-                        &plan.before,
-                        &plan.after,
-                    ));
-                } else {
-                    match clients::restore::apply(&plan, &data) {
-                        Ok(()) => view.status = "restored",
-                        Err(e) => view.error = Some(e),
-                    }
-                }
+                let texts = (plan.before.as_str(), plan.after.as_str());
+                view.settle(plan.is_noop(), texts, args.dry_run, "restored", || {
+                    clients::restore::apply(&plan, &data)
+                });
             }
         }
         views.push(view);

@@ -39,17 +39,11 @@ fn routed_name(entry: &Entry) -> Option<String> {
 const GATEHOUSE: &str = "/opt/gatehouse/bin/gatehouse";
 
 /// Plain-text secrets in the fixtures; none may survive connect.
-const SECRETS: &[&str] = &[
-    "sk-gatehouse-canary-7f3a9c1e5b2d",
-    "xoxb-0000-canary-test-abcdef",
-    "ghp_TEST000000000000000000000000000000",
-    "BSA-test-0000000000000000",
-    "readonly:pass",
-    "hf_TEST0000000000000000000000000000",
-    "sk-test-0000000000000000",
-    "tok-test-0000",
-    "secret-test-0000",
-];
+fn secrets() -> impl Iterator<Item = &'static str> {
+    include_str!("../../tests/fixtures/clients/secrets.txt")
+        .lines()
+        .filter(|l| !l.is_empty())
+}
 
 struct Home {
     _tmp: tempfile::TempDir,
@@ -150,7 +144,7 @@ fn every_fixture_round_trips_byte_for_byte() {
         assert!(record.backup_path(&h.data.backups()).is_file());
         let connected = std::fs::read_to_string(&config.path).unwrap();
         assert_eq!(connected, plan.after);
-        for secret in SECRETS {
+        for secret in secrets() {
             assert!(
                 !connected.contains(secret),
                 "{}: {secret} left in the config",
