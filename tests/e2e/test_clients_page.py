@@ -24,3 +24,41 @@ def test_the_clients_page_shows_each_clients_servers_and_findings(env, app):
     page = app.s.execute("return document.body.textContent")
     assert CANARY not in page, "a secret value reached the UI"
     app.screenshot("clients-with-fixtures")
+
+
+def test_connecting_a_client_from_the_page_shows_the_diff_then_rewrites_the_file(cli, env, app):
+    config = Path(env["HOME"]) / ".cursor" / "mcp.json"
+    config.parent.mkdir(parents=True)
+    original = (
+        "{\n"
+        "  // tools for the shop\n"
+        '  "mcpServers": {\n'
+        '    "notes": { "command": "python3", "args": ["notes_server.py"] }\n'
+        "  }\n"
+        "}\n"
+    )
+    config.write_text(original)
+    cli.run("clients", "import", "cursor")
+
+    app.open_page("clients")
+    app.s.click(app.s.find('section[data-client="cursor"] .actions button:last-child'))
+    diff = app.s.wait_for(
+        lambda: app.s.execute("return document.querySelector('dialog[open] pre.diff')?.textContent"),
+        what="the diff",
+    )
+    assert '"run", "notes"' in diff or '"run","notes"' in diff, diff
+    assert config.read_text() == original, "nothing is written before the person confirms"
+    app.screenshot("clients-connect-preview")
+
+    app.s.click(app.s.find("dialog[open] footer button:last-child"))
+    app.s.wait_for(lambda: config.read_text() != original, what="the rewritten file")
+    rewritten = config.read_text()
+    assert "// tools for the shop" in rewritten
+    assert '"run"' in rewritten and '"notes"' in rewritten and "python3" not in rewritten
+    app.s.wait_for(
+        lambda: "via Gatehouse" in app.s.text(app.s.find('section[data-client="cursor"]')),
+        what="the entry shown as routed",
+    )
+
+    cli.run("clients", "restore", "cursor")
+    assert config.read_text() == original

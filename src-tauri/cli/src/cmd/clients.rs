@@ -331,7 +331,12 @@ impl WriteView {
             self.status = "unchanged";
         } else if dry_run {
             self.status = "would-change";
-            self.diff = Some(redacted_diff(self.client, &self.path, before, after));
+            self.diff = Some(clients::diff::redacted(
+                self.client,
+                &self.path,
+                before,
+                after,
+            ));
         } else {
             match write() {
                 Ok(()) => self.status = done,
@@ -371,61 +376,6 @@ fn targets(args: &ClientWriteArgs) -> anyhow::Result<(PathBuf, Vec<ClientConfig>
 
 /// The diff of `before` and `after` with every plain-text secret value in
 /// either replaced, so that a dry run never prints one.
-fn redacted_diff(client: Client, path: &Path, before: &str, after: &str) -> String {
-    let mut secrets = clients::connect::secret_values(client, before);
-    secrets.extend(clients::connect::secret_values(client, after));
-    secrets.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    let mut out = diff(path, before, after);
-    for secret in secrets {
-        out = out.replace(&secret, REDACTED);
-    }
-    out
-}
-
-/// A diff of two texts: the changed lines between their common first and
-/// last lines, with three lines of context.
-fn diff(path: &Path, before: &str, after: &str) -> String {
-    let a: Vec<&str> = before.split_inclusive('\n').collect();
-    let b: Vec<&str> = after.split_inclusive('\n').collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let start = prefix.saturating_sub(3);
-    let end_a = (a.len() - suffix + 3).min(a.len());
-    let end_b = (b.len() - suffix + 3).min(b.len());
-    let mut out = format!(
-        "--- {0}\n+++ {0}\n@@ -{1},{2} +{1},{3} @@\n",
-        path.display(),
-        start + 1,
-        end_a - start,
-        end_b - start
-    );
-    let line = |out: &mut String, mark: char, l: &str| {
-        out.push(mark);
-        out.push_str(l);
-        if !l.ends_with('\n') {
-            out.push_str("\n\\ No newline at end of file\n");
-        }
-    };
-    for l in &a[start..prefix] {
-        line(&mut out, ' ', l);
-    }
-    for l in &a[prefix..a.len() - suffix] {
-        line(&mut out, '-', l);
-    }
-    for l in &b[prefix..b.len() - suffix] {
-        line(&mut out, '+', l);
-    }
-    for l in &a[a.len() - suffix..end_a] {
-        line(&mut out, ' ', l);
-    }
-    out
-}
-
 fn report(views: &[WriteView], json: bool, verb: &str) -> anyhow::Result<()> {
     let failed = views.iter().filter(|v| v.status == "failed").count();
     if json {

@@ -11,7 +11,9 @@
 //! [`restore`] (undo it exactly) and [`write`](mod@write) (the safe write
 //! both use).
 
+mod change;
 pub mod connect;
+pub mod diff;
 mod findings;
 pub mod import;
 mod parse;
@@ -27,13 +29,26 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use change::{ChangeKind, ClientChange, gatehouse_command};
 pub use findings::{Finding, FindingRule, Severity, value_looks_secret};
 pub use parse::parse;
 pub use paths::{Os, config_paths};
 pub use summary::{ClientSummary, ServerSummary, home_dir};
 
 /// An AI client whose MCP config Gatehouse understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    ts_rs::TS,
+)]
 #[ts(export)]
 pub enum Client {
     /// Anthropic's desktop app.

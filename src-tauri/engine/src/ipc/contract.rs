@@ -16,6 +16,10 @@ macro_rules! ipc_commands {
             server_remove(name: String) -> ();
             /// The AI clients' MCP configs found in the user's home directory.
             clients_list() -> Vec<$crate::clients::ClientSummary>;
+            /// What connecting or restoring a client would change, secrets hidden.
+            clients_preview(client: $crate::clients::Client, kind: $crate::clients::ChangeKind) -> Vec<$crate::clients::ClientChange>;
+            /// Connects or restores a client's configs.
+            clients_apply(client: $crate::clients::Client, kind: $crate::clients::ChangeKind) -> Vec<$crate::clients::ClientChange>;
         }
     };
 }

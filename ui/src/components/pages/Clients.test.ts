@@ -1,11 +1,20 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ClientSummary } from "../../lib/bindings/ClientSummary";
 import { ClientsStore } from "../../lib/clients/clients.svelte";
 import { tauriBackend } from "../../lib/ipc";
 import Clients from "./Clients.svelte";
 
+beforeAll(() => {
+  // happy-dom's <dialog> lacks the modal methods; give it the standard behaviour.
+  HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) {
+    this.setAttribute("open", "");
+  };
+  HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) {
+    this.removeAttribute("open");
+  };
+});
 afterEach(() => clearMocks());
 
 const cursor: ClientSummary = {
@@ -84,5 +93,37 @@ describe("Clients page", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Refresh" }));
     await waitFor(() => expect(screen.getByRole("region", { name: "Cursor" })).toBeTruthy());
     expect(calls()).toBe(2);
+  });
+});
+
+describe("Connecting a client", () => {
+  it("shows the diff first and changes the file only once confirmed", async () => {
+    const calls: [string, unknown][] = [];
+    const change = {
+      client: "cursor",
+      path: "/home/me/.cursor/mcp.json",
+      changes: true,
+      diff: '-      "command": "npx",\n+      "command": "/usr/bin/gatehouse",\n',
+      not_imported: ["local-server"],
+      warnings: [],
+    };
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "clients_list") return [cursor];
+      if (cmd === "clients_preview" || cmd === "clients_apply") return [change];
+    });
+    render(Clients, { clients: new ClientsStore(tauriBackend) });
+    const section = await screen.findByRole("region", { name: "Cursor" });
+    await fireEvent.click(within(section).getByRole("button", { name: "Connect…" }));
+
+    const diff = await screen.findByLabelText("Changes to /home/me/.cursor/mcp.json");
+    expect(diff).toHaveTextContent("/usr/bin/gatehouse");
+    expect(screen.getByText(/not imported into Gatehouse: local-server/)).toBeTruthy();
+    expect(calls.map(([cmd]) => cmd)).not.toContain("clients_apply");
+
+    await fireEvent.click(screen.getByRole("button", { name: "Connect" }));
+    await waitFor(() =>
+      expect(calls).toContainEqual(["clients_apply", { client: "cursor", kind: "connect" }]),
+    );
   });
 });

@@ -1,6 +1,9 @@
 // The AI clients' MCP configs, as Rust reads them from the home directory.
 // The files belong to the clients and change without Gatehouse knowing, so
 // the page re-reads them when it is opened and on request.
+import type { ChangeKind } from "../bindings/ChangeKind";
+import type { Client } from "../bindings/Client";
+import type { ClientChange } from "../bindings/ClientChange";
 import type { ClientSummary } from "../bindings/ClientSummary";
 import { type Backend, type GatehouseError, toGatehouseError } from "../ipc";
 
@@ -24,6 +27,18 @@ export class ClientsStore {
     } finally {
       this.loaded = true;
     }
+  }
+
+  /** What connecting or restoring `client` would change: shown before. */
+  preview(client: Client, kind: ChangeKind): Promise<ClientChange[]> {
+    return this.#backend.invoke("clients_preview", { client, kind });
+  }
+
+  /** Makes the change, then re-reads the configs. */
+  async apply(client: Client, kind: ChangeKind): Promise<ClientChange[]> {
+    const done = await this.#backend.invoke("clients_apply", { client, kind });
+    await this.refresh();
+    return done;
   }
 
   /** How many entries still launch their server directly. */

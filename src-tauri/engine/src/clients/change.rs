@@ -1,0 +1,167 @@
+//! Connect and restore as the app asks for them: first a preview (the diff,
+//! secret values hidden), then, once the person agrees, the change itself.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::{Client, connect, diff, discover, home_dir, restore};
+use crate::{Engine, Error, Result};
+
+/// Which change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum ChangeKind {
+    /// Route the client's entries through `gatehouse run`.
+    Connect,
+    /// Put the client's config back as it was.
+    Restore,
+}
+
+/// A change to one config file, planned or made.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ClientChange {
+    /// Whose file.
+    pub client: Client,
+    /// The file.
+    pub path: String,
+    /// Whether anything changes.
+    pub changes: bool,
+    /// The unified diff, secret values replaced.
+    pub diff: String,
+    /// Entries connect leaves alone: no Gatehouse server was imported for
+    /// them.
+    pub not_imported: Vec<String>,
+    /// What restore could not revert exactly.
+    pub warnings: Vec<String>,
+}
+
+impl Engine {
+    /// What `kind` would change in `client`'s config files.
+    pub fn clients_preview(&self, client: Client, kind: ChangeKind) -> Result<Vec<ClientChange>> {
+        self.client_change(client, kind, false)
+    }
+
+    /// Makes the change [`Engine::clients_preview`] showed; the files are
+    /// read again, and a file that changed meanwhile is refused.
+    pub fn clients_apply(&self, client: Client, kind: ChangeKind) -> Result<Vec<ClientChange>> {
+        self.client_change(client, kind, true)
+    }
+
+    fn client_change(
+        &self,
+        client: Client,
+        kind: ChangeKind,
+        apply: bool,
+    ) -> Result<Vec<ClientChange>> {
+        let home = home_dir()
+            .ok_or_else(|| Error::InvalidSpec("cannot find the home directory".into()))?;
+        let configs: Vec<_> = discover(&home)
+            .into_iter()
+            .filter(|c| c.client == client)
+            .collect();
+        if configs.is_empty() {
+            return Err(Error::InvalidSpec(format!(
+                "no config of {} was found",
+                client.display_name()
+            )));
+        }
+        if kind == ChangeKind::Connect && matches!(client, Client::Continue | Client::Goose) {
+            return Err(Error::InvalidSpec(format!(
+                "rewriting {}'s YAML config is not supported yet",
+                client.display_name()
+            )));
+        }
+        let registered = self.server_list()?;
+        let gatehouse = gatehouse_command()?;
+        let name = |entry: &super::Entry| connect::registered_name(entry, &registered);
+        let mut changes = Vec::new();
+        for config in configs {
+            if let Some(error) = config.error {
+                return Err(Error::InvalidSpec(error));
+            }
+            let failed = |e: String| Error::InvalidSpec(e);
+            let change = match kind {
+                ChangeKind::Connect => {
+                    let plan =
+                        connect::plan(client, &config.path, &gatehouse, &name).map_err(failed)?;
+                    if apply && !plan.is_noop() {
+                        connect::apply(&plan, self.data_dir()).map_err(failed)?;
+                    }
+                    summary(
+                        client,
+                        &plan.path,
+                        &plan.before,
+                        &plan.after,
+                        plan.skipped,
+                        Vec::new(),
+                    )
+                }
+                ChangeKind::Restore => {
+                    let plan =
+                        restore::plan(client, &config.path, self.data_dir()).map_err(failed)?;
+                    if apply && !plan.is_noop() {
+                        restore::apply(&plan, self.data_dir()).map_err(failed)?;
+                    }
+                    summary(
+                        client,
+                        &plan.path,
+                        &plan.before,
+                        &plan.after,
+                        Vec::new(),
+                        plan.warnings,
+                    )
+                }
+            };
+            changes.push(change);
+        }
+        Ok(changes)
+    }
+}
+
+fn summary(
+    client: Client,
+    path: &std::path::Path,
+    before: &str,
+    after: &str,
+    not_imported: Vec<String>,
+    warnings: Vec<String>,
+) -> ClientChange {
+    let changes = before != after;
+    ClientChange {
+        client,
+        path: path.display().to_string(),
+        changes,
+        diff: if changes {
+            diff::redacted(client, path, before, after)
+        } else {
+            String::new()
+        },
+        not_imported,
+        warnings,
+    }
+}
+
+/// The lean `gatehouse` binary that rewritten entries launch: this program
+/// if it is `gatehouse`, else the one installed beside it (the app ships
+/// both in one directory).
+pub fn gatehouse_command() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| Error::InvalidSpec(e.to_string()))?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    let name = format!("gatehouse{}", std::env::consts::EXE_SUFFIX);
+    if exe.file_name().is_some_and(|f| f == name.as_str()) {
+        return Ok(exe);
+    }
+    let beside = exe.with_file_name(&name);
+    if beside.is_file() {
+        Ok(beside)
+    } else {
+        Err(Error::InvalidSpec(format!(
+            "the gatehouse command was not found beside {}; install it there to route clients through it",
+            exe.display()
+        )))
+    }
+}
