@@ -26,7 +26,7 @@ def test_the_clients_page_shows_each_clients_servers_and_findings(env, app):
     app.screenshot("clients-with-fixtures")
 
 
-def test_connecting_a_client_from_the_page_shows_the_diff_then_rewrites_the_file(cli, env, app):
+def test_importing_and_connecting_a_client_from_the_page_shows_the_diff_then_rewrites_the_file(cli, env, app):
     config = Path(env["HOME"]) / ".cursor" / "mcp.json"
     config.parent.mkdir(parents=True)
     original = (
@@ -38,9 +38,17 @@ def test_connecting_a_client_from_the_page_shows_the_diff_then_rewrites_the_file
         "}\n"
     )
     config.write_text(original)
-    cli.run("clients", "import", "cursor")
 
     app.open_page("clients")
+    # Import from the page: the server is registered in Gatehouse.
+    app.s.click(app.s.find('section[data-client="cursor"] .actions button:first-child'))
+    report = app.s.wait_for(
+        lambda: app.s.execute("return document.querySelector('section.report')?.textContent"),
+        what="the import report",
+    )
+    assert "notes: added" in report, report
+    assert [s["name"] for s in cli.json("server", "list")] == ["notes"]
+
     app.s.click(app.s.find('section[data-client="cursor"] .actions button:last-child'))
     diff = app.s.wait_for(
         lambda: app.s.execute("return document.querySelector('dialog[open] pre.diff')?.textContent"),

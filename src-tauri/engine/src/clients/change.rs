@@ -40,6 +40,17 @@ pub struct ClientChange {
 }
 
 impl Engine {
+    /// Imports the servers of `client`'s configs (see [`super::import`]).
+    pub fn clients_import(&self, client: Client) -> Result<Vec<super::import::Imported>> {
+        let home = home_dir()
+            .ok_or_else(|| Error::InvalidSpec("cannot find the home directory".into()))?;
+        let configs: Vec<_> = discover(&home)
+            .into_iter()
+            .filter(|c| c.client == client && c.error.is_none())
+            .collect();
+        super::import::import(self, &configs)
+    }
+
     /// What `kind` would change in `client`'s config files.
     pub fn clients_preview(&self, client: Client, kind: ChangeKind) -> Result<Vec<ClientChange>> {
         self.client_change(client, kind, false)

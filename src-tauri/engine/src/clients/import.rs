@@ -21,19 +21,22 @@ use super::{Client, ClientConfig, Entry, FindingRule, value_looks_secret};
 use crate::{Engine, NewServer, Result, SecretValue, Server, Transport, validate_env_key};
 
 /// Where an imported server was found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Source {
     /// The client.
     pub client: Client,
     /// Its config file.
+    #[ts(type = "string")]
     pub path: PathBuf,
     /// The entry's name in that client.
     pub entry: String,
 }
 
 /// What became of one server.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[ts(export)]
 pub enum Outcome {
     /// Registered now.
     Added,
@@ -48,7 +51,8 @@ pub enum Outcome {
 
 /// One server of the import, as the CLI and the app report it. Names only:
 /// no secret value is in here.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Imported {
     /// The Gatehouse server's name (for a skipped entry, the name it would
     /// have had).

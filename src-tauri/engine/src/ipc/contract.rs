@@ -16,6 +16,8 @@ macro_rules! ipc_commands {
             server_remove(name: String) -> ();
             /// The AI clients' MCP configs found in the user's home directory.
             clients_list() -> Vec<$crate::clients::ClientSummary>;
+            /// Registers a client's servers, moving their secrets to the keychain.
+            clients_import(client: $crate::clients::Client) -> Vec<$crate::clients::import::Imported>;
             /// What connecting or restoring a client would change, secrets hidden.
             clients_preview(client: $crate::clients::Client, kind: $crate::clients::ChangeKind) -> Vec<$crate::clients::ClientChange>;
             /// Connects or restores a client's configs.

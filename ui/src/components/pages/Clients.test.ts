@@ -127,3 +127,35 @@ describe("Connecting a client", () => {
     );
   });
 });
+
+describe("Importing a client's servers", () => {
+  it("says what was added, what moved to the keychain and what was not imported", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "clients_list") return [cursor];
+      if (cmd === "clients_import")
+        return [
+          {
+            server: "github",
+            outcome: "added",
+            sources: [],
+            secrets_moved: ["GITHUB_TOKEN"],
+            secrets_needed: [],
+          },
+          {
+            server: "db",
+            outcome: "skipped",
+            reason: "a secret in args.2",
+            sources: [],
+            secrets_moved: [],
+            secrets_needed: [],
+          },
+        ];
+    });
+    render(Clients, { clients: new ClientsStore(tauriBackend) });
+    const section = await screen.findByRole("region", { name: "Cursor" });
+    await fireEvent.click(within(section).getByRole("button", { name: "Import" }));
+    const report = await screen.findByRole("region", { name: "Import from Cursor" });
+    expect(report).toHaveTextContent("github: added; moved to the keychain: GITHUB_TOKEN");
+    expect(report).toHaveTextContent("db: not imported: a secret in args.2");
+  });
+});

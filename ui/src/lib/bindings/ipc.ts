@@ -3,6 +3,7 @@ import type { ChangeKind } from "./ChangeKind";
 import type { Client } from "./Client";
 import type { ClientChange } from "./ClientChange";
 import type { ClientSummary } from "./ClientSummary";
+import type { Imported } from "./Imported";
 import type { NewServer } from "./NewServer";
 import type { Server } from "./Server";
 import type { Topic } from "./Topic";
@@ -17,6 +18,8 @@ export type Commands = {
   server_remove: { args: { name: string }; result: null };
   /** The AI clients' MCP configs found in the user's home directory. */
   clients_list: { args: Record<string, never>; result: Array<ClientSummary> };
+  /** Registers a client's servers, moving their secrets to the keychain. */
+  clients_import: { args: { client: Client }; result: Array<Imported> };
   /** What connecting or restoring a client would change, secrets hidden. */
   clients_preview: { args: { client: Client; kind: ChangeKind }; result: Array<ClientChange> };
   /** Connects or restores a client's configs. */

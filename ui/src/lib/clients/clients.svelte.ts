@@ -5,6 +5,7 @@ import type { ChangeKind } from "../bindings/ChangeKind";
 import type { Client } from "../bindings/Client";
 import type { ClientChange } from "../bindings/ClientChange";
 import type { ClientSummary } from "../bindings/ClientSummary";
+import type { Imported } from "../bindings/Imported";
 import { type Backend, type GatehouseError, toGatehouseError } from "../ipc";
 
 export class ClientsStore {
@@ -27,6 +28,13 @@ export class ClientsStore {
     } finally {
       this.loaded = true;
     }
+  }
+
+  /** Registers `client`'s servers in Gatehouse, secrets into the keychain. */
+  async import(client: Client): Promise<Imported[]> {
+    const report = await this.#backend.invoke("clients_import", { client });
+    await this.refresh();
+    return report;
   }
 
   /** What connecting or restoring `client` would change: shown before. */
