@@ -11,8 +11,9 @@
 //! carries its identity in `params._meta`.
 //!
 //! Every request/response pair becomes an audit record. A response is
-//! forwarded only once its record is committed; responses are queued in
-//! order meanwhile, so a pipelining client still gets full throughput.
+//! forwarded only once its record is durable in the proxy's audit spool
+//! (one `write`; see `audit::AuditLog`); the database gets the records in
+//! batches from a writer thread, off the answer's path.
 //!
 //! The core ([`Proxy::relay`]) takes any async reader/writer pairs, so tests
 //! drive it in-process; `gatehouse run` plugs in stdio and a child process.

@@ -1,5 +1,5 @@
-//! The two pumps (client → server, server → client), the ordered forwarder
-//! that releases each response once its audit record is committed, and the
+//! The two pumps (client → server, server → client; each answer is written
+//! once its audit record is in the spool), `tools/list` filtering, and the
 //! notifier that tells the client when the visible tools change.
 
 use std::borrow::Cow;
