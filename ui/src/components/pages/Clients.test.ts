@@ -159,3 +159,55 @@ describe("Importing a client's servers", () => {
     expect(report).toHaveTextContent("db: not imported: a secret in args.2");
   });
 });
+
+describe("Connecting every client", () => {
+  it("previews every client it can rewrite, then applies those that change", async () => {
+    const goose: ClientSummary = {
+      ...cursor,
+      client: "goose",
+      display_name: "Goose",
+      path: "/home/me/.config/goose/config.yaml",
+    };
+    const claude: ClientSummary = {
+      ...cursor,
+      client: "claude-desktop",
+      display_name: "Claude Desktop",
+      path: "/home/me/.config/Claude/claude_desktop_config.json",
+    };
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "clients_list") return [cursor, claude, goose, broken];
+      const client = (args as { client: string }).client;
+      const changes = client === "cursor";
+      if (cmd === "clients_preview" || cmd === "clients_apply")
+        return [
+          {
+            client,
+            path: `/home/me/${client}.json`,
+            changes,
+            diff: changes ? "+gatehouse run github\n" : "",
+            not_imported: [],
+            warnings: [],
+          },
+        ];
+    });
+    render(Clients, { clients: new ClientsStore(tauriBackend) });
+    await screen.findByRole("region", { name: "Cursor" });
+    await fireEvent.click(screen.getByRole("button", { name: "Connect all…" }));
+    await screen.findByLabelText("Changes to /home/me/cursor.json");
+    expect(screen.getByText(/Nothing to change in/)).toHaveTextContent("claude-desktop.json");
+    const previewed = calls.filter(([c]) => c === "clients_preview").map(([, a]) => a);
+    expect(previewed).toEqual([
+      { client: "cursor", kind: "connect" },
+      { client: "claude-desktop", kind: "connect" },
+    ]);
+
+    await fireEvent.click(screen.getByRole("button", { name: "Connect" }));
+    await waitFor(() =>
+      expect(calls.filter(([c]) => c === "clients_apply").map(([, a]) => a)).toEqual([
+        { client: "cursor", kind: "connect" },
+      ]),
+    );
+  });
+});
