@@ -19,6 +19,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidSpec(String),
 
+    /// A client's config file could not be read, planned or written.
+    #[error("{0}")]
+    ClientConfig(String),
+
     /// `server add` for a name that is taken.
     #[error(
         "a server named '{0}' already exists; remove it first with `gatehouse server remove {0}`"
@@ -77,6 +81,7 @@ impl Error {
         match self {
             Error::InvalidName(_) => "invalid_name",
             Error::InvalidSpec(_) => "invalid_spec",
+            Error::ClientConfig(_) => "client_config",
             Error::ServerExists(_) => "server_exists",
             Error::ServerNotFound(_) => "server_not_found",
             Error::SchemaTooNew { .. } => "schema_too_new",

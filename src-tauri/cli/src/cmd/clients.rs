@@ -325,7 +325,7 @@ impl WriteView {
         (before, after): (&str, &str),
         dry_run: bool,
         done: &'static str,
-        write: impl FnOnce() -> Result<(), String>,
+        write: impl FnOnce() -> gatehouse_engine::Result<()>,
     ) {
         if noop {
             self.status = "unchanged";
@@ -340,7 +340,7 @@ impl WriteView {
         } else {
             match write() {
                 Ok(()) => self.status = done,
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.to_string()),
             }
         }
     }
@@ -430,7 +430,7 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
             continue;
         }
         match clients::connect::plan(config.client, &config.path, &exe, &name) {
-            Err(e) => view.error = Some(e),
+            Err(e) => view.error = Some(e.to_string()),
             Ok(plan) => {
                 view.entries = plan.edits.iter().map(|e| e.name.clone()).collect();
                 view.not_imported = plan.skipped.clone();
@@ -452,7 +452,7 @@ fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     for config in &configs {
         let mut view = WriteView::new(config);
         match clients::restore::plan(config.client, &config.path, &data) {
-            Err(e) => view.error = Some(e),
+            Err(e) => view.error = Some(e.to_string()),
             Ok(plan) => {
                 view.entries = plan
                     .records

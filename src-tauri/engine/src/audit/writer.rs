@@ -49,6 +49,8 @@ pub struct AuditWriter {
 pub(super) struct Status {
     /// Why the last commit failed; cleared by the next success.
     trouble: std::sync::Mutex<Option<AuditError>>,
+    /// Whether `trouble` is set: checked on every call without the lock.
+    troubled: AtomicBool,
     /// The highest `seq` committed so far.
     committed_seq: AtomicI64,
     /// Some commit failed, or some record was not handed over: the spool
@@ -58,6 +60,9 @@ pub(super) struct Status {
 
 impl Status {
     pub(super) fn trouble(&self) -> Option<AuditError> {
+        if !self.troubled.load(Ordering::Acquire) {
+            return None;
+        }
         self.trouble
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -77,12 +82,14 @@ impl Status {
         match outcome {
             Ok(()) => {
                 *trouble = None;
+                self.troubled.store(false, Ordering::Release);
                 if let Some(seq) = max_seq {
                     self.committed_seq.fetch_max(seq, Ordering::AcqRel);
                 }
             }
             Err(e) => {
                 *trouble = Some(e.clone());
+                self.troubled.store(true, Ordering::Release);
                 self.failed_any.store(true, Ordering::Release);
             }
         }

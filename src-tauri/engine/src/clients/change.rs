@@ -94,13 +94,11 @@ impl Engine {
             if let Some(error) = config.error {
                 return Err(Error::InvalidSpec(error));
             }
-            let failed = |e: String| Error::InvalidSpec(e);
             let change = match kind {
                 ChangeKind::Connect => {
-                    let plan =
-                        connect::plan(client, &config.path, &gatehouse, &name).map_err(failed)?;
+                    let plan = connect::plan(client, &config.path, &gatehouse, &name)?;
                     if apply && !plan.is_noop() {
-                        connect::apply(&plan, self.data_dir()).map_err(failed)?;
+                        connect::apply(&plan, self.data_dir())?;
                     }
                     summary(
                         client,
@@ -112,10 +110,9 @@ impl Engine {
                     )
                 }
                 ChangeKind::Restore => {
-                    let plan =
-                        restore::plan(client, &config.path, self.data_dir()).map_err(failed)?;
+                    let plan = restore::plan(client, &config.path, self.data_dir())?;
                     if apply && !plan.is_noop() {
-                        restore::apply(&plan, self.data_dir()).map_err(failed)?;
+                        restore::apply(&plan, self.data_dir())?;
                     }
                     summary(
                         client,

@@ -79,14 +79,17 @@ pub fn plan(
     path: &Path,
     gatehouse: &Path,
     name: &dyn Fn(&Entry) -> Option<String>,
+) -> crate::Result<Plan> {
+    plan_file(client, path, gatehouse, name).map_err(crate::Error::ClientConfig)
+}
+
+fn plan_file(
+    client: Client,
+    path: &Path,
+    gatehouse: &Path,
+    name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<Plan, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let before = String::from_utf8(bytes).map_err(|_| {
-        format!(
-            "cannot parse {}: not valid UTF-8; left alone",
-            path.display()
-        )
-    })?;
+    let before = write::read_text(path)?;
     let body = before.strip_prefix('\u{feff}').unwrap_or(&before);
     let skipped = super::parse(client, body)
         .map(|entries| {
@@ -141,12 +144,16 @@ fn routable(entry: &Entry) -> bool {
 
 /// Writes `plan` (nothing when it changes nothing): backup and record in
 /// the data directory's backups, then the safe replace. Returns the record.
-pub fn apply(plan: &Plan, data: &DataDir) -> Result<Option<Record>, String> {
+pub fn apply(plan: &Plan, data: &DataDir) -> crate::Result<Option<Record>> {
     apply_with(plan, data, &write::no_hook)
 }
 
 /// [`apply`] with a failure hook, for tests.
-pub fn apply_with(plan: &Plan, data: &DataDir, hook: Hook<'_>) -> Result<Option<Record>, String> {
+pub fn apply_with(plan: &Plan, data: &DataDir, hook: Hook<'_>) -> crate::Result<Option<Record>> {
+    write_plan(plan, data, hook).map_err(crate::Error::ClientConfig)
+}
+
+fn write_plan(plan: &Plan, data: &DataDir, hook: Hook<'_>) -> Result<Option<Record>, String> {
     if plan.is_noop() {
         return Ok(None);
     }

@@ -49,16 +49,14 @@ impl RestorePlan {
 }
 
 /// Plans restoring `path` from the connects recorded in `data`.
-pub fn plan(client: Client, path: &Path, data: &DataDir) -> Result<RestorePlan, String> {
+pub fn plan(client: Client, path: &Path, data: &DataDir) -> crate::Result<RestorePlan> {
+    plan_file(client, path, data).map_err(crate::Error::ClientConfig)
+}
+
+fn plan_file(client: Client, path: &Path, data: &DataDir) -> Result<RestorePlan, String> {
     let backups = data.backups();
     let records = write::records_for(&backups, path);
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let before = String::from_utf8(bytes).map_err(|_| {
-        format!(
-            "cannot parse {}: not valid UTF-8; left alone",
-            path.display()
-        )
-    })?;
+    let before = write::read_text(path)?;
     let mut text = before.clone();
     let mut exact = true;
     let mut warnings = Vec::new();
@@ -89,12 +87,16 @@ pub fn plan(client: Client, path: &Path, data: &DataDir) -> Result<RestorePlan, 
 
 /// Writes `plan` safely (the current file is backed up first), then marks
 /// its records restored.
-pub fn apply(plan: &RestorePlan, data: &DataDir) -> Result<(), String> {
+pub fn apply(plan: &RestorePlan, data: &DataDir) -> crate::Result<()> {
     apply_with(plan, data, &write::no_hook)
 }
 
 /// [`apply`] with a failure hook, for tests.
-pub fn apply_with(plan: &RestorePlan, data: &DataDir, hook: Hook<'_>) -> Result<(), String> {
+pub fn apply_with(plan: &RestorePlan, data: &DataDir, hook: Hook<'_>) -> crate::Result<()> {
+    write_plan(plan, data, hook).map_err(crate::Error::ClientConfig)
+}
+
+fn write_plan(plan: &RestorePlan, data: &DataDir, hook: Hook<'_>) -> Result<(), String> {
     let backups = data.backups();
     if plan.before != plan.after {
         write::backup(&backups, plan.client, &plan.path, plan.before.as_bytes())?;

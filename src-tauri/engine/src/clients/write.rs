@@ -166,6 +166,17 @@ pub fn backup(
     Err(format!("cannot name a backup in {}", backups.display()))
 }
 
+/// Reads a client's config as text; one that is not UTF-8 is left alone.
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "cannot parse {}: not valid UTF-8; left alone",
+            path.display()
+        )
+    })
+}
+
 /// Reads a backup written by [`backup`].
 pub fn read_backup(path: &Path) -> Result<Vec<u8>, String> {
     let sealed =

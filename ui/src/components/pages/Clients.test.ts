@@ -1,20 +1,11 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { ClientSummary } from "../../lib/bindings/ClientSummary";
 import { ClientsStore } from "../../lib/clients/clients.svelte";
 import { tauriBackend } from "../../lib/ipc";
 import Clients from "./Clients.svelte";
 
-beforeAll(() => {
-  // happy-dom's <dialog> lacks the modal methods; give it the standard behaviour.
-  HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) {
-    this.setAttribute("open", "");
-  };
-  HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) {
-    this.removeAttribute("open");
-  };
-});
 afterEach(() => clearMocks());
 
 const cursor: ClientSummary = {

@@ -1,20 +1,11 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Server } from "../../lib/bindings/Server";
 import { tauriBackend } from "../../lib/ipc";
 import { ServersStore } from "../../lib/servers/servers.svelte";
 import Servers from "./Servers.svelte";
 
-beforeAll(() => {
-  // happy-dom's <dialog> lacks the modal methods; give it the standard behaviour.
-  HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) {
-    this.setAttribute("open", "");
-  };
-  HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) {
-    this.removeAttribute("open");
-  };
-});
 afterEach(() => clearMocks());
 
 function server(name: string, secrets: string[] = []): Server {

@@ -316,8 +316,9 @@ fn claude_code_local_scope_entries_are_routed() {
 fn yaml_clients_are_left_alone_with_a_clear_error() {
     let h = fixture_home();
     let path = h.home.join(".continue/config.yaml");
-    let err =
-        connect::plan(Client::Continue, &path, Path::new(GATEHOUSE), &routed_name).unwrap_err();
+    let err = connect::plan(Client::Continue, &path, Path::new(GATEHOUSE), &routed_name)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not supported yet"), "{err}");
 }
 

@@ -25,7 +25,9 @@ fn a_crash_at_any_step_leaves_the_old_or_the_new_file_and_the_backup() {
                 Ok(())
             }
         };
-        let err = connect::apply_with(&plan, &h.data, &fail).unwrap_err();
+        let err = connect::apply_with(&plan, &h.data, &fail)
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, format!("crash at {step:?}"));
         let now = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -58,7 +60,7 @@ fn refuses_when_the_file_changed_since_it_was_read() {
     let plan = connect::plan(Client::Cursor, &path, Path::new(GATEHOUSE), &routed_name).unwrap();
     let edited = plan.before.replace("python", "python3");
     std::fs::write(&path, &edited).unwrap();
-    let err = connect::apply(&plan, &h.data).unwrap_err();
+    let err = connect::apply(&plan, &h.data).unwrap_err().to_string();
     assert!(err.contains("changed since Gatehouse read it"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
 }
@@ -75,7 +77,9 @@ fn refuses_when_the_file_changes_during_the_write() {
         }
         Ok(())
     };
-    let err = connect::apply_with(&plan, &h.data, &race).unwrap_err();
+    let err = connect::apply_with(&plan, &h.data, &race)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("changed since Gatehouse read it"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
     assert!(leftover_temp_files(path.parent().unwrap()).is_empty());
@@ -113,7 +117,9 @@ fn an_unparseable_file_is_left_alone() {
     let path = h.home.join(".cursor/mcp.json");
     let broken = "{ \"mcpServers\": { \"a\": { \"command\": \"x\" }\n";
     std::fs::write(&path, broken).unwrap();
-    let err = connect::plan(Client::Cursor, &path, Path::new(GATEHOUSE), &routed_name).unwrap_err();
+    let err = connect::plan(Client::Cursor, &path, Path::new(GATEHOUSE), &routed_name)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("cannot parse") && err.contains("left alone"),
         "{err}"
@@ -121,7 +127,9 @@ fn an_unparseable_file_is_left_alone() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
     let toml = h.home.join(".codex/config.toml");
     std::fs::write(&toml, "[mcp_servers.a\ncommand = 1\n").unwrap();
-    let err = connect::plan(Client::Codex, &toml, Path::new(GATEHOUSE), &routed_name).unwrap_err();
+    let err = connect::plan(Client::Codex, &toml, Path::new(GATEHOUSE), &routed_name)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("cannot parse"), "{err}");
 }
 
