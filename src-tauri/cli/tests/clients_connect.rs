@@ -85,8 +85,12 @@ fn connect_then_restore_is_byte_identical() {
     let cursor = report.iter().find(|v| v["client"] == "cursor").unwrap();
     assert_eq!(cursor["status"], "connected");
     assert_eq!(cursor["entries"].as_array().unwrap().len(), 3);
+    // The YAML clients too, the builtin extension aside.
     let goose = report.iter().find(|v| v["client"] == "goose").unwrap();
-    assert_eq!(goose["status"], "skipped");
+    assert_eq!(goose["status"], "connected");
+    assert!(!goose["entries"].to_string().contains("developer"));
+    let cont = report.iter().find(|v| v["client"] == "continue").unwrap();
+    assert_eq!(cont["status"], "connected");
     // What import could not take (a secret in an argument or a header) is
     // left as it is.
     let claude_code = report
@@ -110,9 +114,6 @@ fn connect_then_restore_is_byte_identical() {
     let exe = std::fs::canonicalize(assert_cmd::cargo::cargo_bin("gatehouse")).unwrap();
     for config in list(&env) {
         let client = config["client"].as_str().unwrap();
-        if matches!(client, "continue" | "goose") {
-            continue;
-        }
         let path = config["path"].as_str().unwrap();
         let text = std::fs::read_to_string(path).unwrap();
         assert!(
@@ -205,10 +206,16 @@ fn connect_one_client_and_refuse_what_it_cannot_do() {
         .code(2)
         .stderr(contains("unknown client 'no-such-client'"));
     clients(&env, &["connect"]).assert().code(2);
-    clients(&env, &["connect", "continue"])
+    let goose = env.home.join(".config/goose/config.yaml");
+    std::fs::write(&goose, "extensions:\n  a: [\n").unwrap();
+    clients(&env, &["connect", "goose"])
         .assert()
         .code(1)
-        .stdout(contains("not supported yet"));
+        .stdout(contains("cannot parse"));
+    assert_eq!(
+        std::fs::read_to_string(&goose).unwrap(),
+        "extensions:\n  a: [\n"
+    );
     let cursor = env.home.join(".cursor/mcp.json");
     std::fs::write(&cursor, "{ \"mcpServers\": ").unwrap();
     clients(&env, &["restore", "cursor"])

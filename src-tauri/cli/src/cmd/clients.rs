@@ -422,13 +422,6 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     let mut views = Vec::new();
     for config in &configs {
         let mut view = WriteView::new(config);
-        if matches!(config.client, Client::Continue | Client::Goose) && args.target.all {
-            view.status = "skipped";
-            view.warnings
-                .push("rewriting YAML configs is not supported yet".into());
-            views.push(view);
-            continue;
-        }
         match clients::connect::plan(config.client, &config.path, &exe, &name) {
             Err(e) => view.error = Some(e.to_string()),
             Ok(plan) => {

@@ -80,12 +80,6 @@ impl Engine {
                 client.display_name()
             )));
         }
-        if kind == ChangeKind::Connect && matches!(client, Client::Continue | Client::Goose) {
-            return Err(Error::InvalidSpec(format!(
-                "rewriting {}'s YAML config is not supported yet",
-                client.display_name()
-            )));
-        }
         let registered = self.server_list()?;
         let gatehouse = gatehouse_command()?;
         let name = |entry: &super::Entry| connect::registered_name(entry, &registered);

@@ -6,7 +6,10 @@
 //! value, and only those ranges are replaced, so other keys, key order,
 //! comments, indentation and the trailing newline stay byte for byte. Codex
 //! TOML is edited with `toml_edit`, which keeps everything it is not told to
-//! change. YAML (Continue, Goose) is not rewritten yet.
+//! change. YAML (Continue, Goose) is edited span by span too, from the
+//! positions of `saphyr-parser`'s events (`yaml.rs`), block entries in
+//! block style and flow entries in flow style; a Continue file that is a
+//! JSON block is edited as JSON.
 //!
 //! [`plan`] computes the new text (for a diff) without writing; [`apply`]
 //! writes it safely (`write.rs`) after a backup, with a record of the
@@ -124,21 +127,35 @@ pub fn plan_text(
         super::parse(client, body).map_err(|e| format!("cannot parse: {e}; left alone"))?;
     let bom = text.len() - body.len();
     let (after, edits) = match client {
-        Client::Continue | Client::Goose => {
-            return Err(format!(
-                "rewriting {}'s YAML config is not supported yet; left alone",
-                client.display_name()
-            ));
-        }
         Client::Codex => toml_connect(body, &entries, gatehouse, name)?,
+        _ if edited_as_yaml(client, body) => {
+            super::yaml::connect(client, body, &entries, gatehouse, name)?
+        }
         _ => json_connect(client, body, &entries, gatehouse, name)?,
     };
     Ok((format!("{}{after}", &text[..bom]), edits))
 }
 
+/// Whether `client`'s config `text` is edited as YAML: Continue's and
+/// Goose's are, except a Continue file that is a JSON block of the Claude
+/// shape (`mcpServers` a map; a workspace block copied from another
+/// client), which is edited as JSON by the Claude Desktop rule so that it
+/// stays JSON.
+pub(super) fn edited_as_yaml(client: Client, text: &str) -> bool {
+    match client {
+        Client::Goose => true,
+        Client::Continue => !matches!(
+            parse_ast(text),
+            Ok(Some(Ast::Object(root)))
+                if matches!(root.get("mcpServers").map(|p| &p.value), Some(Ast::Object(_)))
+        ),
+        _ => false,
+    }
+}
+
 /// Whether connect rewrites this entry: not already routed, and something
 /// Gatehouse can stand in front of (a command or a URL).
-fn routable(entry: &Entry) -> bool {
+pub(super) fn routable(entry: &Entry) -> bool {
     !entry.routed() && (entry.command.is_some() || entry.url.is_some())
 }
 
@@ -221,7 +238,7 @@ pub fn secret_values(client: Client, text: &str) -> Vec<String> {
 // ---- JSON family -----------------------------------------------------------
 
 /// Keys that say how to reach the server; connect replaces them all.
-const CONNECTION_KEYS: &[&str] = &[
+pub(super) const CONNECTION_KEYS: &[&str] = &[
     "command",
     "args",
     "env",

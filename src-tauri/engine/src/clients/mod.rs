@@ -22,6 +22,7 @@ pub mod restore;
 mod seal;
 mod summary;
 pub mod write;
+mod yaml;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -5,8 +5,9 @@
 //! When the file is still exactly what connect wrote, the backup goes back
 //! byte for byte. When the client (or a person) edited the file since, only
 //! Gatehouse's own changes are undone: each rewritten entry that is still as
-//! connect left it gets its original text back, span by span (JSON family)
-//! or item by item (`toml_edit`, Codex), and every other edit stays. An
+//! connect left it gets its original text back, span by span (JSON family,
+//! and YAML through `yaml.rs`) or item by item (`toml_edit`, Codex), and
+//! every other edit stays. An
 //! entry changed since connect is left as it is, and said so. Several
 //! connects are undone newest first.
 
@@ -17,7 +18,7 @@ use jsonc_parser::ast::Value as Ast;
 use jsonc_parser::common::Ranged;
 
 use super::Client;
-use super::connect::{json_entries, parse_ast, splice, toml_fingerprint};
+use super::connect::{edited_as_yaml, json_entries, parse_ast, splice, toml_fingerprint};
 use super::write::{self, Hook, Record};
 use crate::DataDir;
 
@@ -154,11 +155,13 @@ fn revert_entries(
             }
             doc.to_string()
         }
-        Client::Continue | Client::Goose => {
-            return Err(format!(
-                "restoring {}'s YAML config is not supported yet",
-                client.display_name()
-            ));
+        _ if edited_as_yaml(client, text.strip_prefix('\u{feff}').unwrap_or(text)) => {
+            let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+            let bom = &text[..text.len() - body.len()];
+            format!(
+                "{bom}{}",
+                super::yaml::revert(client, body, &mut pending, warnings)?
+            )
         }
         _ => {
             let body = text.strip_prefix('\u{feff}').unwrap_or(text);

@@ -187,11 +187,16 @@ describe("Connecting every client", () => {
     await screen.findByRole("region", { name: "Cursor" });
     await fireEvent.click(screen.getByRole("button", { name: "Connect all…" }));
     await screen.findByLabelText("Changes to /home/me/cursor.json");
-    expect(screen.getByText(/Nothing to change in/)).toHaveTextContent("claude-desktop.json");
+    const unchanged = screen.getAllByText(/Nothing to change in/).map((p) => p.textContent);
+    expect(unchanged).toEqual([
+      "Nothing to change in /home/me/claude-desktop.json.",
+      "Nothing to change in /home/me/goose.json.",
+    ]);
     const previewed = calls.filter(([c]) => c === "clients_preview").map(([, a]) => a);
     expect(previewed).toEqual([
       { client: "cursor", kind: "connect" },
       { client: "claude-desktop", kind: "connect" },
+      { client: "goose", kind: "connect" },
     ]);
 
     await fireEvent.click(screen.getByRole("button", { name: "Connect" }));

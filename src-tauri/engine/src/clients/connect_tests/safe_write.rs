@@ -131,6 +131,39 @@ fn an_unparseable_file_is_left_alone() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("cannot parse"), "{err}");
+    let yaml = h.home.join(".config/goose/config.yaml");
+    let broken = "extensions:\n  a:\n    cmd: [npx\n    args: x\n";
+    std::fs::write(&yaml, broken).unwrap();
+    let err = connect::plan(Client::Goose, &yaml, Path::new(GATEHOUSE), &routed_name)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot parse") && err.contains("left alone"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&yaml).unwrap(), broken);
+}
+
+#[test]
+fn a_file_broken_since_connect_is_not_restored() {
+    for (client, file, broken) in [
+        (Client::Cursor, ".cursor/mcp.json", "{ \"mcpServers\": "),
+        (
+            Client::Continue,
+            ".continue/config.yaml",
+            "mcpServers:\n  - name: a\n   command: x\n",
+        ),
+    ] {
+        let h = fixture_home();
+        let path = h.home.join(file);
+        connect_file(client, &path, &h.data);
+        std::fs::write(&path, broken).unwrap();
+        let err = restore::plan(client, &path, &h.data)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot parse"), "{client}: {err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    }
 }
 
 #[test]

@@ -190,20 +190,41 @@ fn continue_fixture_is_a_yaml_list() {
     let order: Vec<&str> = c.servers.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
         order,
-        ["GitHub", "Supabase MCP", "Remote docs", "SQLite MCP"]
+        [
+            "GitHub",
+            "Supabase MCP",
+            "Remote docs",
+            "SQLite MCP",
+            "Brave Search",
+            "Memory",
+            "Time"
+        ]
     );
     let remote = entry(c, "Remote docs");
     assert_eq!(remote.transport, "http");
     assert_eq!(remote.url.as_deref(), Some("https://example.com/mcp"));
     assert_eq!(remote.headers["X-Api-Key"], "${{ secrets.DOCS_KEY }}");
     assert!(entry(c, "SQLite MCP").routed());
+    // A flow-style item and an oddly indented one.
+    assert_eq!(entry(c, "Brave Search").env["LOG_LEVEL"], "info");
+    assert_eq!(entry(c, "Memory").args, ["mcp-server-memory==0.6.2"]);
 }
 
 #[test]
 fn goose_fixture_skips_builtins() {
     let configs = fixtures();
     let c = config(&configs, Client::Goose);
-    assert_eq!(names(c), ["fetch", "filesystem", "github", "remote-tools"]);
+    assert_eq!(
+        names(c),
+        [
+            "fetch",
+            "filesystem",
+            "github",
+            "postgres",
+            "remote-tools",
+            "time"
+        ]
+    );
     assert!(entry(c, "github").disabled);
     assert!(!entry(c, "filesystem").disabled);
     let remote = entry(c, "remote-tools");
