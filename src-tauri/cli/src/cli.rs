@@ -126,7 +126,7 @@ pub enum SecretCommand {
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
     /// Discovered client configs and their servers.
-    List,
+    List(ProjectArgs),
     /// Bring clients' servers under Gatehouse.
     Import(ClientTarget),
     /// Rewrite client configs to launch `gatehouse run`.
@@ -152,6 +152,16 @@ pub struct ClientTarget {
     /// Every discovered client.
     #[arg(long, conflicts_with = "client")]
     pub all: bool,
+    #[command(flatten)]
+    pub projects: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// Also look in this project folder (repeatable). The projects Claude
+    /// Code has recorded in ~/.claude.json are always looked in.
+    #[arg(long = "project", value_name = "DIR")]
+    pub projects: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

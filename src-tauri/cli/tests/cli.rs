@@ -4,6 +4,7 @@
 
 mod clients;
 mod clients_connect;
+mod clients_projects;
 mod keychain;
 mod servers;
 mod store;
@@ -103,6 +104,7 @@ pub const PATH_OVERRIDES: &[&str] = &[
     "CODEX_HOME",
     "CONTINUE_GLOBAL_DIR",
     "GOOSE_PATH_ROOT",
+    "GEMINI_CLI_SYSTEM_SETTINGS_PATH",
 ];
 
 /// Copies the tree at `from` to `to`.

@@ -41,12 +41,22 @@ impl Engine {
         self.store().servers()
     }
 
-    /// The AI clients' MCP configs found in the user's home directory.
+    /// The AI clients' MCP configs found on this machine: the user's, those
+    /// of the projects Claude Code knows, and the system-wide ones.
     pub fn clients_list(&self) -> Result<Vec<crate::clients::ClientSummary>> {
+        self.clients_list_in(&[])
+    }
+
+    /// [`Engine::clients_list`], also looking in the project folders
+    /// `projects`; one that does not exist is an error.
+    pub fn clients_list_in(
+        &self,
+        projects: &[std::path::PathBuf],
+    ) -> Result<Vec<crate::clients::ClientSummary>> {
         let home = crate::clients::home_dir().ok_or_else(|| {
             Error::InvalidSpec("cannot find the home directory: HOME is not set".into())
         })?;
-        Ok(crate::clients::discover(&home)
+        Ok(crate::clients::discover_in(&home, projects)?
             .iter()
             .map(crate::clients::ClientSummary::of)
             .collect())

@@ -1,5 +1,7 @@
 //! `gatehouse clients list`: the AI clients' MCP configs found under `$HOME`,
-//! their servers, whether each is routed through Gatehouse, and findings.
+//! in the projects Claude Code knows and those given with `--project`, and
+//! system-wide; their servers, whether each is routed through Gatehouse,
+//! and findings.
 //! Secret values are never printed: env and headers show their names only,
 //! and an argument or URL a finding marks as secret is replaced.
 //! `clients import` registers their servers in Gatehouse, secrets moved to
@@ -7,21 +9,24 @@
 //! `clients connect` rewrites the configs' entries to launch
 //! `gatehouse run NAME` (this binary) for the servers registered in
 //! Gatehouse; `clients restore` puts the files back. Both take `--dry-run`
-//! to show the diff and write nothing.
+//! to show the diff and write nothing, and both leave system-wide files
+//! alone (an administrator manages them).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use gatehouse_engine::audit::redact::REDACTED;
-use gatehouse_engine::clients::{self, Client, ClientConfig, Entry, Finding, FindingRule};
+use gatehouse_engine::clients::{
+    self, Client, ClientConfig, ConfigSource, Entry, Finding, FindingRule,
+};
 use serde::Serialize;
 
-use crate::cli::{ClientWriteArgs, ClientsCommand};
+use crate::cli::{ClientWriteArgs, ClientsCommand, ProjectArgs};
 use crate::output;
 
 pub fn run(cmd: ClientsCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
-        ClientsCommand::List => list(json),
+        ClientsCommand::List(projects) => list(&projects, json),
         ClientsCommand::Import(target) => import(&target, json),
         ClientsCommand::Connect(args) => connect(args, json),
         ClientsCommand::Restore(args) => restore(args, json),
@@ -37,13 +42,22 @@ fn home() -> anyhow::Result<PathBuf> {
         .context("cannot find the home directory: HOME is not set")
 }
 
+/// The client configs under `home`, in the projects Claude Code knows and
+/// those given, and system-wide.
+fn discover(home: &Path, projects: &ProjectArgs) -> anyhow::Result<Vec<ClientConfig>> {
+    Ok(clients::discover_in(home, &projects.projects)?)
+}
+
 /// One config file, as `clients list --json` shows it.
 #[derive(Serialize)]
 struct ClientView<'a> {
     client: Client,
     display_name: &'static str,
     path: &'a Path,
+    source: &'a ConfigSource,
     error: Option<&'a str>,
+    /// About the file as a whole (Goose's `secrets.yaml` beside it).
+    findings: &'a [Finding],
     servers: Vec<ServerView<'a>>,
 }
 
@@ -132,14 +146,16 @@ fn view(config: &ClientConfig) -> ClientView<'_> {
         client: config.client,
         display_name: config.client.display_name(),
         path: &config.path,
+        source: &config.source,
         error: config.error.as_deref(),
+        findings: &config.findings,
         servers: config.servers.iter().map(ServerView::new).collect(),
     }
 }
 
-fn list(json: bool) -> anyhow::Result<()> {
+fn list(projects: &ProjectArgs, json: bool) -> anyhow::Result<()> {
     let home = home()?;
-    let configs = clients::discover(&home);
+    let configs = discover(&home, projects)?;
     let views: Vec<ClientView<'_>> = configs.iter().map(view).collect();
     if json {
         return output::json(&views);
@@ -156,10 +172,18 @@ fn list(json: bool) -> anyhow::Result<()> {
         if i > 0 {
             println!();
         }
-        println!("{}  {}", client.display_name, client.path.display());
+        let whose = match client.source {
+            ConfigSource::User => String::new(),
+            ConfigSource::Project { dir } => format!("  (project {})", dir.display()),
+            ConfigSource::System => "  (system-wide, read-only)".into(),
+        };
+        println!("{}  {}{whose}", client.display_name, client.path.display());
         if let Some(error) = client.error {
             println!("  error: {error}");
             continue;
+        }
+        for finding in client.findings {
+            println!("  ! {}", finding.message);
         }
         if client.servers.is_empty() {
             println!("  no servers");
@@ -211,7 +235,7 @@ fn short(rule: FindingRule) -> &'static str {
 
 /// The discovered configs `target` names: one client, or all.
 fn targeted(target: &crate::cli::ClientTarget) -> anyhow::Result<Vec<ClientConfig>> {
-    let configs = clients::discover(&home()?);
+    let configs = discover(&home()?, &target.projects)?;
     let Some(id) = target.client.as_deref() else {
         return Ok(configs);
     };
@@ -349,7 +373,7 @@ impl WriteView {
 /// The discovered configs `args` names: one client's, or all of them.
 fn targets(args: &ClientWriteArgs) -> anyhow::Result<(PathBuf, Vec<ClientConfig>)> {
     let home = home()?;
-    let configs = clients::discover(&home);
+    let configs = discover(&home, &args.target.projects)?;
     let Some(id) = args.target.client.as_deref() else {
         return Ok((home, configs));
     };
@@ -422,6 +446,12 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     let mut views = Vec::new();
     for config in &configs {
         let mut view = WriteView::new(config);
+        if let Some(why) = config.read_only() {
+            view.status = "skipped";
+            view.warnings.push(why);
+            views.push(view);
+            continue;
+        }
         match clients::connect::plan(config.client, &config.path, &exe, &name) {
             Err(e) => view.error = Some(e.to_string()),
             Ok(plan) => {
@@ -444,6 +474,12 @@ fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     let mut views = Vec::new();
     for config in &configs {
         let mut view = WriteView::new(config);
+        if let Some(why) = config.read_only() {
+            view.status = "skipped";
+            view.warnings.push(why);
+            views.push(view);
+            continue;
+        }
         match clients::restore::plan(config.client, &config.path, &data) {
             Err(e) => view.error = Some(e.to_string()),
             Ok(plan) => {

@@ -88,6 +88,10 @@ impl Engine {
             if let Some(error) = config.error {
                 return Err(Error::InvalidSpec(error));
             }
+            if let Some(why) = config.read_only() {
+                changes.push(summary(client, &config.path, "", "", Vec::new(), vec![why]));
+                continue;
+            }
             let change = match kind {
                 ChangeKind::Connect => {
                     let plan = connect::plan(client, &config.path, &gatehouse, &name)?;

@@ -22,7 +22,7 @@ use jsonc_parser::ast::{Object, ObjectProp, Value as Ast};
 use jsonc_parser::common::Ranged;
 
 use super::write::{self, EntryEdit, Hook, Record, Step};
-use super::{Client, Entry, value_looks_secret};
+use super::{Client, Entry, Format, value_looks_secret};
 use crate::{DataDir, Server, Transport};
 
 /// What connect would do to one file.
@@ -92,9 +92,11 @@ fn plan_file(
     gatehouse: &Path,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<Plan, String> {
+    // Continue's workspace blocks may be JSON: the file name says which.
+    let format = Format::of(client, path);
     let before = write::read_text(path)?;
     let body = before.strip_prefix('\u{feff}').unwrap_or(&before);
-    let skipped = super::parse(client, body)
+    let skipped = super::parse_as(client, format, body)
         .map(|entries| {
             entries
                 .iter()
@@ -103,7 +105,7 @@ fn plan_file(
                 .collect()
         })
         .unwrap_or_default();
-    let (after, edits) = plan_text(client, &before, &gatehouse.to_string_lossy(), name)
+    let (after, edits) = plan_text_as(client, format, &before, &gatehouse.to_string_lossy(), name)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Plan {
         client,
@@ -123,15 +125,27 @@ pub fn plan_text(
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<(String, Vec<EntryEdit>), String> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let entries =
-        super::parse(client, body).map_err(|e| format!("cannot parse: {e}; left alone"))?;
+    plan_text_as(client, Format::of_text(client, body), text, gatehouse, name)
+}
+
+/// [`plan_text`] for a file written in `format` ([`Format::of`] its path).
+pub fn plan_text_as(
+    client: Client,
+    format: Format,
+    text: &str,
+    gatehouse: &str,
+    name: &dyn Fn(&Entry) -> Option<String>,
+) -> Result<(String, Vec<EntryEdit>), String> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let entries = super::parse_as(client, format, body)
+        .map_err(|e| format!("cannot parse: {e}; left alone"))?;
     let bom = text.len() - body.len();
-    let (after, edits) = match client {
-        Client::Codex => toml_connect(body, &entries, gatehouse, name)?,
-        _ if edited_as_yaml(client, body) => {
+    let (after, edits) = match format {
+        Format::Toml => toml_connect(body, &entries, gatehouse, name)?,
+        Format::Yaml if edited_as_yaml(client, body) => {
             super::yaml::connect(client, body, &entries, gatehouse, name)?
         }
-        _ => json_connect(client, body, &entries, gatehouse, name)?,
+        Format::Yaml | Format::Json => json_connect(client, body, &entries, gatehouse, name)?,
     };
     Ok((format!("{}{after}", &text[..bom]), edits))
 }

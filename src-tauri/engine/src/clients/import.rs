@@ -378,7 +378,9 @@ mod tests {
         ClientConfig {
             client,
             path: PathBuf::from(format!("/home/me/{}.json", client.id())),
+            source: super::super::ConfigSource::User,
             servers: entries,
+            findings: Vec::new(),
             error: None,
         }
     }

@@ -1,7 +1,9 @@
 //! AI clients' MCP configs: where each client keeps them, what servers they
-//! hold, and routing them through Gatehouse. Discovery ([`discover`]),
-//! parsing every client's format into one model ([`ClientConfig`],
-//! [`Entry`]) and the findings `gatehouse clients list` shows ([`Finding`]).
+//! hold, and routing them through Gatehouse. Discovery ([`discover`]: the
+//! user's files, their projects' and the machine's, see
+//! [`ConfigSource`]), parsing every client's format into one model
+//! ([`ClientConfig`], [`Entry`]) and the findings `gatehouse clients list`
+//! shows ([`Finding`]).
 //! Where the files live and what they look like is researched in
 //! `docs/CLIENTS.md`.
 //!
@@ -14,26 +16,31 @@
 mod change;
 pub mod connect;
 pub mod diff;
+mod discover;
 mod findings;
 pub mod import;
 mod parse;
 mod paths;
 pub mod restore;
 mod seal;
+mod sidecar;
 mod summary;
 pub mod write;
 mod yaml;
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 pub use change::{ChangeKind, ClientChange, gatehouse_command};
+pub use discover::{
+    ConfigSource, Places, discover, discover_at, discover_in, discover_with, project_dirs, read,
+    read_from,
+};
 pub use findings::{Finding, FindingRule, Severity, value_looks_secret};
-pub use parse::parse;
-pub use paths::{Os, config_paths};
+pub use parse::{Format, parse, parse_as};
+pub use paths::{Os, config_paths, project_paths, system_paths, system_root};
 pub use summary::{ClientSummary, ServerSummary, home_dir};
 
 /// An AI client whose MCP config Gatehouse understands.
@@ -166,10 +173,29 @@ pub struct ClientConfig {
     pub client: Client,
     /// Where it is.
     pub path: PathBuf,
+    /// Whose file it is: the user's, a project's, or the machine's.
+    pub source: ConfigSource,
     /// Its servers: by name for maps, in list order for Continue.
     pub servers: Vec<Entry>,
+    /// What `clients list` warns about the file as a whole (Goose's
+    /// `secrets.yaml` beside it); filled in by [`discover`].
+    pub findings: Vec<Finding>,
     /// Why the file could not be read or parsed; `servers` is then empty.
     pub error: Option<String>,
+}
+
+impl ClientConfig {
+    /// Why Gatehouse must leave this file as it is, if it must: a
+    /// system-wide file belongs to the machine's administrator.
+    pub fn read_only(&self) -> Option<String> {
+        (self.source == ConfigSource::System).then(|| {
+            format!(
+                "{} is {}'s system-wide config, managed by an administrator; Gatehouse leaves it alone",
+                self.path.display(),
+                self.client.display_name()
+            )
+        })
+    }
 }
 
 /// A server entry in a client's config, in a shape common to all formats.
@@ -196,6 +222,9 @@ pub struct Entry {
     /// Names of variables the client fills in from elsewhere (Codex
     /// `env_vars`, Goose `env_keys`): references, not values.
     pub env_refs: Vec<String>,
+    /// A dotenv file whose variables the client adds (Cursor and VS Code
+    /// `envFile`), as written.
+    pub env_file: Option<String>,
     /// A remote server's URL.
     pub url: Option<String>,
     /// A remote server's request headers.
@@ -227,65 +256,6 @@ impl Entry {
             [run, name, ..] if run == "run" => Some(name),
             _ => None,
         }
-    }
-}
-
-/// Finds the client configs on this machine under `home` (user scope, plus
-/// Claude Code's local scope inside `~/.claude.json`), parses them and
-/// attaches findings. The environment and OS are the process's own.
-pub fn discover(home: &Path) -> Vec<ClientConfig> {
-    discover_with(home, &|k| std::env::var_os(k), Os::current())
-}
-
-/// [`discover`] with the environment and OS given, for tests.
-pub fn discover_with(
-    home: &Path,
-    env: &dyn Fn(&str) -> Option<OsString>,
-    os: Os,
-) -> Vec<ClientConfig> {
-    let mut configs = Vec::new();
-    for client in Client::ALL {
-        let mut candidates = paths::discovery_paths(client, home, env, os);
-        candidates.dedup();
-        let mut seen: Vec<PathBuf> = Vec::new();
-        for path in candidates {
-            if seen.contains(&path) || !path.is_file() {
-                continue;
-            }
-            seen.push(path.clone());
-            configs.push(read(client, &path));
-        }
-    }
-    findings::annotate(&mut configs);
-    configs
-}
-
-/// Reads and parses one file; never panics, a failure becomes `error`.
-pub fn read(client: Client, path: &Path) -> ClientConfig {
-    let parsed = std::fs::read(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        .and_then(|bytes| {
-            String::from_utf8(bytes)
-                .map_err(|_| format!("cannot parse {}: not valid UTF-8", path.display()))
-        })
-        .and_then(|text| {
-            // Editors on Windows may start the file with a byte-order mark.
-            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-            parse(client, text).map_err(|e| format!("cannot parse {}: {e}", path.display()))
-        });
-    match parsed {
-        Ok(servers) => ClientConfig {
-            client,
-            path: path.to_path_buf(),
-            servers,
-            error: None,
-        },
-        Err(error) => ClientConfig {
-            client,
-            path: path.to_path_buf(),
-            servers: Vec::new(),
-            error: Some(error),
-        },
     }
 }
 

@@ -2,23 +2,84 @@
 //!
 //! Each file is first read into a `serde_json::Value` (JSON with comments
 //! and trailing commas for the JSON family, TOML for Codex, YAML for
-//! Continue and Goose), then one extractor reads the fields every client
-//! spells its own way. Unknown keys are ignored; nothing here panics on odd
-//! input.
+//! Continue and Goose; [`Format`] says which, from the client and, for a
+//! Continue workspace's JSON blocks, the file name), then one extractor
+//! reads the fields every client spells its own way. Unknown keys are
+//! ignored; nothing here panics on odd input.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
 use super::{Client, Entry};
 
-/// Parses the text of `client`'s config file into its server entries.
+/// The syntax a config file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON, read leniently (comments and trailing commas allowed).
+    Json,
+    /// TOML (Codex).
+    Toml,
+    /// YAML (Continue, Goose).
+    Yaml,
+}
+
+impl Format {
+    /// The format of `client`'s own config files.
+    pub fn native(client: Client) -> Format {
+        match client {
+            Client::Codex => Format::Toml,
+            Client::Continue | Client::Goose => Format::Yaml,
+            _ => Format::Json,
+        }
+    }
+
+    /// The format of `client`'s file at `path`: the client's own, except
+    /// for the JSON files Continue reads from a workspace's
+    /// `.continue/mcpServers/` (other clients' configs copied in), which
+    /// the extension tells apart.
+    pub fn of(client: Client, path: &Path) -> Format {
+        let json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        match Format::native(client) {
+            Format::Yaml if json && client == Client::Continue => Format::Json,
+            native => native,
+        }
+    }
+
+    /// The format of a text of `client`'s without its file name: the
+    /// client's own, except a Continue text that is a JSON object (a
+    /// workspace's JSON block), which YAML would not always read (tabs,
+    /// comments).
+    pub fn of_text(client: Client, text: &str) -> Format {
+        match Format::native(client) {
+            Format::Yaml
+                if client == Client::Continue
+                    && text.trim_start().starts_with('{')
+                    && matches!(jsonc(text), Ok(Value::Object(_))) =>
+            {
+                Format::Json
+            }
+            native => native,
+        }
+    }
+}
+
+/// Parses the text of `client`'s config file into its server entries, in
+/// the format [`Format::of_text`] tells.
 pub fn parse(client: Client, text: &str) -> Result<Vec<Entry>, String> {
-    let root = match client {
-        Client::Codex => toml(text)?,
-        Client::Continue | Client::Goose => yaml(text)?,
-        _ => jsonc(text)?,
+    parse_as(client, Format::of_text(client, text), text)
+}
+
+/// [`parse`] for a file written in `format` (see [`Format::of`]).
+pub fn parse_as(client: Client, format: Format, text: &str) -> Result<Vec<Entry>, String> {
+    let root = match format {
+        Format::Toml => toml(text)?,
+        Format::Yaml => yaml(text)?,
+        Format::Json => jsonc(text)?,
     };
     let root = match root {
         Value::Null => return Ok(Vec::new()),
@@ -296,6 +357,9 @@ fn entry(
         None => "extension".into(),
     };
 
+    // Cursor and VS Code: a dotenv file whose variables the client adds.
+    let env_file = string_field(fields, &["envFile"]);
+
     let disabled = fields.get("disabled") == Some(&Value::Bool(true))
         || fields.get("enabled") == Some(&Value::Bool(false));
 
@@ -307,6 +371,7 @@ fn entry(
         args,
         env,
         env_refs,
+        env_file,
         url,
         headers,
         disabled,

@@ -1,9 +1,11 @@
 //! Where each client keeps its MCP config, per OS (docs/CLIENTS.md, section 1).
 //!
-//! [`config_paths`] is pure: the home directory, the environment and the OS
-//! are given, so the rules for every OS are tested on any OS. The few places
-//! that need the file system (a pointer file, a folder to list) are in
-//! [`discovery_paths`].
+//! [`config_paths`] (the user's files), [`project_paths`] (a project's) and
+//! [`system_paths`] (the machine's, managed by an administrator) are pure:
+//! the home directory, the environment and the OS are given, so the rules
+//! for every OS are tested on any OS. The few places that need the file
+//! system (a pointer file, a folder to list) are in [`discovery_paths`] and
+//! [`project_discovery_paths`].
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -95,17 +97,9 @@ pub fn config_paths(
                     .join("Claude")
                     .join(CLAUDE_DESKTOP),
             ],
-            // The MSIX install (the default since early 2026) wins when both exist.
-            Os::Windows => vec![
-                local_appdata(home, env)
-                    .join("Packages")
-                    .join("Claude_pzs8sxrjxfjjc")
-                    .join("LocalCache")
-                    .join("Roaming")
-                    .join("Claude")
-                    .join(CLAUDE_DESKTOP),
-                appdata(home, env).join("Claude").join(CLAUDE_DESKTOP),
-            ],
+            // The MSIX install's file comes first; its folder has to be
+            // listed (see discovery_paths).
+            Os::Windows => vec![appdata(home, env).join("Claude").join(CLAUDE_DESKTOP)],
         },
         Client::ClaudeCode => {
             let dir = env_dir(env, "CLAUDE_CONFIG_DIR").unwrap_or_else(|| home.to_path_buf());
@@ -211,7 +205,8 @@ pub fn config_paths(
 }
 
 /// [`config_paths`] plus what only the file system can tell: LM Studio's
-/// home pointer file and VS Code's non-default profiles.
+/// home pointer file, VS Code's non-default profiles and the folder of
+/// Claude Desktop's MSIX package.
 pub(super) fn discovery_paths(
     client: Client,
     home: &Path,
@@ -220,6 +215,24 @@ pub(super) fn discovery_paths(
 ) -> Vec<PathBuf> {
     let mut out = Vec::new();
     match client {
+        Client::ClaudeDesktop if os == Os::Windows => {
+            // The MSIX install (the default since early 2026) keeps its file
+            // in the package's folder, `Claude_<publisher hash>`; it wins
+            // when both exist.
+            let packages = local_appdata(home, env).join("Packages");
+            out.extend(
+                folders(&packages, |name| name.starts_with("Claude_"))
+                    .into_iter()
+                    .map(|package| {
+                        package
+                            .join("LocalCache")
+                            .join("Roaming")
+                            .join("Claude")
+                            .join("claude_desktop_config.json")
+                    }),
+            );
+            out.extend(config_paths(client, home, env, os));
+        }
         Client::LmStudio => {
             if let Ok(pointer) = std::fs::read_to_string(home.join(".lmstudio-home-pointer")) {
                 let dir = pointer.trim();
@@ -233,17 +246,146 @@ pub(super) fn discovery_paths(
             for path in config_paths(client, home, env, os) {
                 let profiles = path.parent().map(|user| user.join("profiles"));
                 out.push(path);
-                if let Some(Ok(dirs)) = profiles.map(std::fs::read_dir) {
-                    let mut found: Vec<PathBuf> = dirs
-                        .filter_map(|d| d.ok())
-                        .map(|d| d.path().join("mcp.json"))
-                        .collect();
-                    found.sort();
-                    out.extend(found);
+                if let Some(profiles) = profiles {
+                    out.extend(
+                        folders(&profiles, |_| true)
+                            .into_iter()
+                            .map(|profile| profile.join("mcp.json")),
+                    );
                 }
             }
         }
         _ => out.extend(config_paths(client, home, env, os)),
     }
     out
+}
+
+/// The folders in `dir` whose name passes `keep`, sorted; none when `dir`
+/// cannot be listed.
+fn folders(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_str().is_some_and(&keep))
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    found
+}
+
+/// The candidate config files `client` reads inside project `dir` (the
+/// folder a person opens in the client), most preferred first. Continue's
+/// are found by listing a folder: see [`project_discovery_paths`].
+pub fn project_paths(client: Client, dir: &Path) -> Vec<PathBuf> {
+    match client {
+        Client::ClaudeCode => vec![dir.join(".mcp.json")],
+        Client::Cursor => vec![dir.join(".cursor").join("mcp.json")],
+        Client::VsCode => vec![dir.join(".vscode").join("mcp.json")],
+        Client::Windsurf => vec![dir.join(".devin").join("mcp_config.json")],
+        Client::Zed => vec![dir.join(".zed").join("settings.json")],
+        Client::GeminiCli => vec![dir.join(".gemini").join("settings.json")],
+        Client::Codex => vec![dir.join(".codex").join("config.toml")],
+        // Claude Desktop, Cline, Goose and LM Studio have no project scope;
+        // Continue's workspace blocks are listed.
+        Client::ClaudeDesktop
+        | Client::Cline
+        | Client::Continue
+        | Client::Goose
+        | Client::LmStudio => Vec::new(),
+    }
+}
+
+/// [`project_paths`] plus Continue's workspace blocks: every `*.yaml`,
+/// `*.yml` and `*.json` in `.continue/mcpServers/`, by name.
+pub(super) fn project_discovery_paths(client: Client, dir: &Path) -> Vec<PathBuf> {
+    if client != Client::Continue {
+        return project_paths(client, dir);
+    }
+    let Ok(entries) = std::fs::read_dir(dir.join(".continue").join("mcpServers")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["yaml", "yml", "json"].contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The system-wide config files of `client`, which apply to every user of
+/// the machine and are managed by an administrator. `root` is the file
+/// system's root (`/`, or the system drive `C:\` on Windows), given so
+/// that tests never read the real `/etc`.
+pub fn system_paths(
+    client: Client,
+    root: &Path,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    os: Os,
+) -> Vec<PathBuf> {
+    match client {
+        Client::GeminiCli => {
+            if let Some(path) = env_dir(env, "GEMINI_CLI_SYSTEM_SETTINGS_PATH") {
+                return vec![path];
+            }
+            // Gemini CLI names these paths itself, `C:\ProgramData` included.
+            vec![match os {
+                Os::Linux => root.join("etc").join("gemini-cli").join("settings.json"),
+                Os::MacOs => root
+                    .join("Library")
+                    .join("Application Support")
+                    .join("GeminiCli")
+                    .join("settings.json"),
+                Os::Windows => root
+                    .join("ProgramData")
+                    .join("gemini-cli")
+                    .join("settings.json"),
+            }]
+        }
+        Client::Zed => vec![match os {
+            Os::Linux | Os::MacOs => root.join("etc").join("zed").join("settings.json"),
+            Os::Windows => env_dir(env, "ProgramData")
+                .unwrap_or_else(|| root.join("ProgramData"))
+                .join("Zed")
+                .join("settings.json"),
+        }],
+        Client::ClaudeCode => match os {
+            Os::Linux => vec![
+                root.join("etc")
+                    .join("claude-code")
+                    .join("managed-mcp.json"),
+            ],
+            Os::MacOs => vec![
+                root.join("Library")
+                    .join("Application Support")
+                    .join("ClaudeCode")
+                    .join("managed-mcp.json"),
+            ],
+            // Where Windows keeps it is unconfirmed (docs/CLIENTS.md).
+            Os::Windows => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// The root of the file system that [`system_paths`] are under on this
+/// machine: `/`, or the system drive on Windows.
+pub fn system_root() -> PathBuf {
+    if cfg!(windows) {
+        let drive = std::env::var_os("SystemDrive")
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "C:".into());
+        let mut root = PathBuf::from(drive);
+        root.push("\\");
+        root
+    } else {
+        PathBuf::from("/")
+    }
 }

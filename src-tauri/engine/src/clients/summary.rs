@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{Client, ClientConfig, Entry, Finding, FindingRule};
+use super::{Client, ClientConfig, ConfigSource, Entry, Finding, FindingRule};
 use crate::audit::redact::REDACTED;
 
 /// One client's config file.
@@ -21,8 +21,13 @@ pub struct ClientSummary {
     pub display_name: String,
     /// The config file.
     pub path: String,
+    /// Whose file: the user's, a project's (and which), or the machine's
+    /// (read-only).
+    pub source: ConfigSource,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
+    /// What deserves attention about the file as a whole.
+    pub findings: Vec<Finding>,
     /// Its server entries.
     pub servers: Vec<ServerSummary>,
 }
@@ -56,7 +61,9 @@ impl ClientSummary {
             client: config.client,
             display_name: config.client.display_name().to_string(),
             path: config.path.display().to_string(),
+            source: config.source.clone(),
             error: config.error.clone(),
+            findings: config.findings.clone(),
             servers: config.servers.iter().map(ServerSummary::of).collect(),
         }
     }

@@ -14,7 +14,7 @@ macro_rules! ipc_commands {
             server_add(server: $crate::NewServer) -> $crate::Server;
             /// Removes a server and deletes its secrets.
             server_remove(name: String) -> ();
-            /// The AI clients' MCP configs found in the user's home directory.
+            /// The AI clients' MCP configs: the user's, their projects' and the system's.
             clients_list() -> Vec<$crate::clients::ClientSummary>;
             /// Registers a client's servers, moving their secrets to the keychain.
             clients_import(client: $crate::clients::Client) -> Vec<$crate::clients::import::Imported>;

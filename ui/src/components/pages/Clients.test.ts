@@ -12,7 +12,9 @@ const cursor: ClientSummary = {
   client: "cursor",
   display_name: "Cursor",
   path: "/home/me/.cursor/mcp.json",
+  source: { kind: "user" },
   error: null,
+  findings: [],
   servers: [
     {
       name: "github",
@@ -49,7 +51,9 @@ const broken: ClientSummary = {
   client: "zed",
   display_name: "Zed",
   path: "/home/me/.config/zed/settings.json",
+  source: { kind: "user" },
   error: "cannot parse /home/me/.config/zed/settings.json: line 3 column 1",
+  findings: [],
   servers: [],
 };
 
@@ -84,6 +88,83 @@ describe("Clients page", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Refresh" }));
     await waitFor(() => expect(screen.getByRole("region", { name: "Cursor" })).toBeTruthy());
     expect(calls()).toBe(2);
+  });
+});
+
+describe("Where a file comes from", () => {
+  it("names a project file's folder, and offers no change to a system-wide file", async () => {
+    const project: ClientSummary = {
+      ...cursor,
+      path: "/home/me/src/shop/.cursor/mcp.json",
+      source: { kind: "project", dir: "/home/me/src/shop" },
+    };
+    const system: ClientSummary = {
+      ...cursor,
+      client: "gemini-cli",
+      display_name: "Gemini CLI",
+      path: "/etc/gemini-cli/settings.json",
+      source: { kind: "system" },
+    };
+    const goose: ClientSummary = {
+      ...cursor,
+      client: "goose",
+      display_name: "Goose",
+      path: "/home/me/.config/goose/config.yaml",
+      servers: [],
+      findings: [
+        {
+          rule: "plaintext-secret",
+          severity: "high",
+          field: "secrets.yaml:GITHUB_TOKEN",
+          message: "GITHUB_TOKEN is stored in plain text in secrets.yaml",
+        },
+      ],
+    };
+    mount([[cursor, project, system, goose]]);
+
+    const user = await screen.findByRole("region", { name: "Cursor" });
+    expect(user).not.toHaveTextContent("project");
+    const shop = screen.getByRole("region", { name: "Cursor (project /home/me/src/shop)" });
+    expect(shop).toHaveTextContent("project /home/me/src/shop");
+    expect(within(shop).getByRole("button", { name: "Connect…" })).toBeTruthy();
+
+    const managed = screen.getByRole("region", { name: "Gemini CLI (system-wide)" });
+    expect(managed).toHaveTextContent("system-wide, read-only");
+    expect(within(managed).getByRole("button", { name: "Import" })).toBeTruthy();
+    expect(within(managed).queryByRole("button", { name: "Connect…" })).toBeNull();
+    expect(within(managed).queryByRole("button", { name: "Restore…" })).toBeNull();
+
+    const gooseSection = screen.getByRole("region", { name: "Goose" });
+    expect(gooseSection).toHaveTextContent("GITHUB_TOKEN is stored in plain text");
+  });
+
+  it("previews each client once for all its files, and never a system-wide one", async () => {
+    const project: ClientSummary = {
+      ...cursor,
+      path: "/home/me/src/shop/.cursor/mcp.json",
+      source: { kind: "project", dir: "/home/me/src/shop" },
+    };
+    const system: ClientSummary = {
+      ...cursor,
+      client: "zed",
+      display_name: "Zed",
+      path: "/etc/zed/settings.json",
+      source: { kind: "system" },
+    };
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "clients_list") return [cursor, project, system];
+      if (cmd === "clients_preview") return [];
+    });
+    render(Clients, { clients: new ClientsStore(tauriBackend) });
+    await screen.findByRole("region", { name: "Cursor" });
+    await fireEvent.click(screen.getByRole("button", { name: "Restore all…" }));
+    await waitFor(() => expect(calls.some(([c]) => c === "clients_preview")).toBe(true));
+    const previewed = calls
+      .filter(([c]) => c === "clients_preview")
+      .map(([, a]) => (a as { client: string }).client);
+    expect(previewed).toEqual(["cursor"]);
   });
 });
 

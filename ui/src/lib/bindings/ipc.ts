@@ -16,7 +16,7 @@ export type Commands = {
   server_add: { args: { server: NewServer }; result: Server };
   /** Removes a server and deletes its secrets. */
   server_remove: { args: { name: string }; result: null };
-  /** The AI clients' MCP configs found in the user's home directory. */
+  /** The AI clients' MCP configs: the user's, their projects' and the system's. */
   clients_list: { args: Record<string, never>; result: Array<ClientSummary> };
   /** Registers a client's servers, moving their secrets to the keychain. */
   clients_import: { args: { client: Client }; result: Array<Imported> };

@@ -10,6 +10,7 @@ use super::*;
 mod findings;
 mod fixtures;
 mod paths;
+mod scopes;
 
 fn fixture_home() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clients/home")
@@ -19,7 +20,7 @@ fn no_env(_: &str) -> Option<OsString> {
     None
 }
 
-fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + use<> {
     let map: BTreeMap<String, OsString> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), OsString::from(v)))

@@ -187,14 +187,12 @@ fn windows_paths() {
         ("LOCALAPPDATA", "C:/Users/a/AppData/Local"),
     ]);
     let w = |c| paths(c, h, &env, Os::Windows);
+    // The MSIX install's folder is listed at discovery (see below).
     assert_eq!(
         w(Client::ClaudeDesktop),
-        [
-            p(
-                "C:/Users/a/AppData/Local/Packages/Claude_pzs8sxrjxfjjc/LocalCache/Roaming/Claude/claude_desktop_config.json"
-            ),
-            p("C:/Users/a/AppData/Roaming/Claude/claude_desktop_config.json"),
-        ]
+        [p(
+            "C:/Users/a/AppData/Roaming/Claude/claude_desktop_config.json"
+        )]
     );
     assert_eq!(w(Client::ClaudeCode), [p("C:/Users/a/.claude.json")]);
     assert_eq!(w(Client::Cursor), [p("C:/Users/a/.cursor/mcp.json")]);
@@ -271,4 +269,142 @@ fn lm_studio_home_pointer_and_vscode_profiles_are_found() {
         config(&configs, Client::VsCode).path,
         profile.join("mcp.json")
     );
+}
+
+#[test]
+fn claude_desktop_msix_package_is_found_by_its_prefix_on_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("Users/a");
+    let local = home.join("AppData/Local");
+    let roaming = home.join("AppData/Roaming");
+    let write = |path: &Path| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, r#"{"mcpServers": {"x": {"command": "x"}}}"#).unwrap();
+    };
+    let in_package = |package: &str| {
+        local
+            .join("Packages")
+            .join(package)
+            .join("LocalCache/Roaming/Claude/claude_desktop_config.json")
+    };
+    // A publisher hash other than today's, an older install beside it, and
+    // packages of other apps.
+    write(&in_package("Claude_1a2b3c4d5e6f7"));
+    write(&in_package("NotClaude_1a2b3c4d5e6f7"));
+    write(&in_package("AnthropicClaude"));
+    std::fs::create_dir_all(local.join("Packages/Claude_empty")).unwrap();
+    write(&roaming.join("Claude/claude_desktop_config.json"));
+    let env = env_of(&[
+        ("APPDATA", roaming.to_str().unwrap()),
+        ("LOCALAPPDATA", local.to_str().unwrap()),
+    ]);
+
+    let configs = discover_with(&home, &env, Os::Windows);
+    let paths: Vec<&Path> = configs
+        .iter()
+        .filter(|c| c.client == Client::ClaudeDesktop)
+        .map(|c| c.path.as_path())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            in_package("Claude_1a2b3c4d5e6f7").as_path(),
+            roaming.join("Claude/claude_desktop_config.json").as_path()
+        ],
+        "the MSIX file first, then the older one"
+    );
+
+    // Without %LOCALAPPDATA%, the default under the profile.
+    let env = env_of(&[("APPDATA", roaming.to_str().unwrap())]);
+    let configs = discover_with(&home, &env, Os::Windows);
+    assert_eq!(configs[0].path, in_package("Claude_1a2b3c4d5e6f7"));
+    // Other OSes have no package folder.
+    assert!(discover_with(&home, &env, Os::MacOs).is_empty());
+}
+
+#[test]
+fn project_paths_of_every_client() {
+    let d = Path::new("/src/shop");
+    let project = |c| project_paths(c, d);
+    assert_eq!(project(Client::ClaudeCode), [p("/src/shop/.mcp.json")]);
+    assert_eq!(project(Client::Cursor), [p("/src/shop/.cursor/mcp.json")]);
+    assert_eq!(project(Client::VsCode), [p("/src/shop/.vscode/mcp.json")]);
+    assert_eq!(
+        project(Client::Windsurf),
+        [p("/src/shop/.devin/mcp_config.json")]
+    );
+    assert_eq!(project(Client::Zed), [p("/src/shop/.zed/settings.json")]);
+    assert_eq!(
+        project(Client::GeminiCli),
+        [p("/src/shop/.gemini/settings.json")]
+    );
+    assert_eq!(project(Client::Codex), [p("/src/shop/.codex/config.toml")]);
+    // No project scope, or (Continue) a folder to list.
+    for client in [
+        Client::ClaudeDesktop,
+        Client::Cline,
+        Client::Continue,
+        Client::Goose,
+        Client::LmStudio,
+    ] {
+        assert!(project(client).is_empty(), "{client}");
+    }
+}
+
+#[test]
+fn system_paths_per_os_under_the_given_root() {
+    let root = Path::new("/sysroot");
+    let s = |c, env: &dyn Fn(&str) -> Option<OsString>, os| system_paths(c, root, env, os);
+    assert_eq!(
+        s(Client::GeminiCli, &no_env, Os::Linux),
+        [p("/sysroot/etc/gemini-cli/settings.json")]
+    );
+    assert_eq!(
+        s(Client::GeminiCli, &no_env, Os::MacOs),
+        [p(
+            "/sysroot/Library/Application Support/GeminiCli/settings.json"
+        )]
+    );
+    assert_eq!(
+        s(Client::Zed, &no_env, Os::Linux),
+        [p("/sysroot/etc/zed/settings.json")]
+    );
+    assert_eq!(
+        s(Client::ClaudeCode, &no_env, Os::Linux),
+        [p("/sysroot/etc/claude-code/managed-mcp.json")]
+    );
+    assert_eq!(
+        s(Client::ClaudeCode, &no_env, Os::MacOs),
+        [p(
+            "/sysroot/Library/Application Support/ClaudeCode/managed-mcp.json"
+        )]
+    );
+
+    // Windows: Gemini CLI names C:\ProgramData itself; Zed follows
+    // %ProgramData%.
+    let root = Path::new("C:/");
+    let env = env_of(&[("ProgramData", "D:/ProgramData")]);
+    let w = |c| system_paths(c, root, &env, Os::Windows);
+    assert_eq!(
+        w(Client::GeminiCli),
+        [p("C:/ProgramData/gemini-cli/settings.json")]
+    );
+    assert_eq!(w(Client::Zed), [p("D:/ProgramData/Zed/settings.json")]);
+    assert_eq!(
+        system_paths(Client::Zed, root, &no_env, Os::Windows),
+        [p("C:/ProgramData/Zed/settings.json")]
+    );
+
+    // The override replaces Gemini CLI's default on every OS.
+    let env = env_of(&[("GEMINI_CLI_SYSTEM_SETTINGS_PATH", "/opt/gemini.json")]);
+    for os in [Os::Linux, Os::MacOs, Os::Windows] {
+        assert_eq!(
+            system_paths(Client::GeminiCli, root, &env, os),
+            [p("/opt/gemini.json")]
+        );
+    }
+    // Clients without a system-wide file.
+    for client in [Client::Cursor, Client::Codex, Client::Goose] {
+        assert!(system_paths(client, root, &no_env, Os::Linux).is_empty());
+    }
 }
