@@ -13,7 +13,7 @@ mod engine;
 mod error;
 pub mod ipc;
 mod paths;
-mod policy;
+pub mod policy;
 pub mod proxy;
 mod secrets;
 mod servers;

@@ -6,6 +6,11 @@
 //! changes. Tools without a switch are allowed for now; risk tiers, argument
 //! rules and rate limits build on this.
 
+pub mod args;
+mod lexicon;
+pub mod risk;
+mod words;
+
 use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::params;
