@@ -9,9 +9,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gatehouse_engine::Decision;
 use gatehouse_engine::policy::args::{ArgumentRules, CompiledRules, PathContext};
 use gatehouse_engine::policy::risk::{ScanFindings, ToolDefinition, assess};
+use gatehouse_engine::policy::rules::ToolRules;
+use gatehouse_engine::{DataDir, Decision, NewServer, Store, Transport};
 use serde_json::json;
 
 fn policy(c: &mut Criterion) {
@@ -89,6 +90,66 @@ fn policy(c: &mut Criterion) {
     });
     c.bench_function("risk tier of one tool", |b| {
         b.iter(|| assess(black_box(&tool), ScanFindings::NONE))
+    });
+
+    // What the proxy runs per `tools/call`: the server's whole policy
+    // snapshot (switches, defaults, risk tier, the same three rules, "always
+    // allow" rules) deciding on the raw `params.arguments` as they arrive,
+    // JSON parsing included. Rate limits and the flow rule are not in it:
+    // they apply only to tools that have them.
+    let mut store =
+        Store::open(&DataDir::at(root.join("gatehouse")).expect("data dir")).expect("store");
+    store
+        .add_server(&NewServer {
+            name: "reports".into(),
+            transport: Transport::stdio("node", ["reports.js"]),
+        })
+        .expect("server");
+    store
+        .record_tools(
+            "reports",
+            &[(tool.name.clone(), serde_json::to_string(&json!({
+                "name": "export_report",
+                "description": "Exports a report to a file and posts it to a URL.",
+                "inputSchema": {"type": "object", "properties": {
+                    "path": {"type": "string"},
+                    "url": {"type": "string", "format": "uri"},
+                    "note": {"type": "string"}}}
+            })).expect("json")),
+            ("list_reports".into(), r#"{"name":"list_reports","description":"Lists the reports.","inputSchema":{"type":"object"}}"#.into())],
+            true,
+        )
+        .expect("tools");
+    store
+        .set_tool_rules(
+            "reports",
+            "export_report",
+            &ToolRules {
+                args: rules.clone(),
+                ..Default::default()
+            },
+        )
+        .expect("rules");
+    store
+        .set_tool_policy("reports", "export_report", Decision::Allow)
+        .expect("switch");
+    let snapshot = store.policy_snapshot("reports").expect("snapshot");
+    let raw = serde_json::value::RawValue::from_string(allowed.to_string()).expect("raw");
+    assert_eq!(
+        snapshot.decide("export_report", Some(&raw)).decision,
+        Decision::Allow
+    );
+    c.bench_function(
+        "proxy decision: snapshot, raw arguments, three rules",
+        |b| b.iter(|| snapshot.decide(black_box("export_report"), Some(black_box(&raw)))),
+    );
+    c.bench_function("proxy decision: a listed tool without rules", |b| {
+        b.iter(|| snapshot.decide(black_box("list_reports"), None))
+    });
+    // A tool the server never listed: its risk is assessed from its name
+    // on each call.
+    c.bench_function("proxy decision: a never-listed tool", |b| {
+        b.iter(|| snapshot.decide(black_box("purge_reports"), None))
     });
 }
 

@@ -102,7 +102,120 @@ pub enum PolicyCommand {
         tool: String,
         /// What the tool may do.
         decision: PolicyDecision,
+        /// Confirm always allowing a critical tool.
+        #[arg(long)]
+        confirm: bool,
     },
+    /// Remove a tool's switch: the defaults and its risk tier decide again.
+    Unset {
+        /// The registered server.
+        name: String,
+        /// The tool's name.
+        tool: String,
+    },
+    /// Set the default for tools nobody set: one server's (with --server),
+    /// else every server's. `none` removes it.
+    Default {
+        /// allow, ask, deny or none.
+        decision: PolicyDefault,
+        /// Only this server.
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Set the rules on a tool's arguments (replacing the ones it had).
+    Args(PolicyArgs),
+    /// Limit how often a tool (or, without TOOL, a whole server) may be
+    /// called, across every client: e.g. `10/hour`, `5/min`; `none` removes
+    /// the limit.
+    Limit {
+        /// The registered server.
+        name: String,
+        /// The tool; without it, the server as a whole.
+        tool: Option<String>,
+        /// CALLS/WINDOW, or none.
+        #[arg(long)]
+        rate: String,
+    },
+    /// Mark a tool as reading private data or sending data out (the flow
+    /// rule asks before a session that read private data sends it out).
+    Mark {
+        /// The registered server.
+        name: String,
+        /// The tool's name.
+        tool: String,
+        /// yes, no, or auto (as suggested from its definition).
+        #[arg(long)]
+        reads_private: Option<PolicyMark>,
+        /// yes, no, or auto.
+        #[arg(long)]
+        sends_out: Option<PolicyMark>,
+    },
+    /// "Always allow" rules: list them, or remove one by id.
+    AllowRules {
+        /// The registered server.
+        name: String,
+        /// Remove the rule with this id.
+        #[arg(long)]
+        remove: Option<i64>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The registered server.
+    pub name: String,
+    /// The tool's name.
+    pub tool: String,
+    /// The argument the rules below apply to; without it, every argument
+    /// of the right kind (paths for path rules, URLs for URL rules).
+    #[arg(long)]
+    pub arg: Option<String>,
+    /// Paths must match one of these globs (`/reports/**`, `~/notes/*.md`).
+    #[arg(long = "path-allow", value_name = "GLOB")]
+    pub path_allow: Vec<String>,
+    /// Paths matching these globs are denied.
+    #[arg(long = "path-deny", value_name = "GLOB")]
+    pub path_deny: Vec<String>,
+    /// URLs must have one of these hosts (`example.com`, `*.example.com`).
+    #[arg(long = "domain-allow", value_name = "DOMAIN")]
+    pub domain_allow: Vec<String>,
+    /// URLs with these hosts are denied.
+    #[arg(long = "domain-deny", value_name = "DOMAIN")]
+    pub domain_deny: Vec<String>,
+    /// The URL schemes allowed (default http and https).
+    #[arg(long = "scheme", value_name = "SCHEME")]
+    pub schemes: Vec<String>,
+    /// The HTTP methods allowed.
+    #[arg(long = "method", value_name = "METHOD")]
+    pub methods: Vec<String>,
+    /// A value matching this regex is denied.
+    #[arg(long = "deny-regex", value_name = "REGEX")]
+    pub deny_regex: Vec<String>,
+    /// Ask instead of deny when a value matches no allow rule.
+    #[arg(long)]
+    pub ask_unmatched: bool,
+    /// Say what kind an argument is when Gatehouse guesses wrong:
+    /// ARG=path|url|method|plain.
+    #[arg(long = "kind", value_name = "ARG=KIND")]
+    pub kinds: Vec<String>,
+    /// Remove every argument rule of the tool.
+    #[arg(long, conflicts_with_all = ["path_allow", "path_deny", "domain_allow", "domain_deny", "schemes", "methods", "deny_regex"])]
+    pub clear: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyDefault {
+    Allow,
+    Ask,
+    Deny,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyMark {
+    Yes,
+    No,
+    Auto,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -132,7 +245,23 @@ pub enum ClientsCommand {
     /// Rewrite client configs to launch `gatehouse run`.
     Connect(ClientWriteArgs),
     /// Put client configs back as they were.
-    Restore(ClientWriteArgs),
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub write: ClientWriteArgs,
+    /// Put back the plain-text secrets `clients import` moved to the
+    /// keychain, so the file is exactly as it was. Without this flag or
+    /// `--without-secrets`, you are asked (and a run without a terminal
+    /// refuses such a file).
+    #[arg(long, conflicts_with = "without_secrets")]
+    pub with_secrets: bool,
+    /// Leave those secrets' values empty in the restored file; they stay in
+    /// the keychain.
+    #[arg(long)]
+    pub without_secrets: bool,
 }
 
 #[derive(Debug, Args)]

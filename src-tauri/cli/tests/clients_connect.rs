@@ -183,7 +183,21 @@ fn connect_then_restore_is_byte_identical() {
     }
     assert_eq!(snapshot(&env.home), connected);
 
+    // Restoring would put plain-text secrets back: without a terminal to
+    // ask at, and no flag saying what to do, each such file is refused
+    // (files without secrets are restored).
+    let cursor = env.home.join(".cursor/mcp.json");
     clients(&env, &["restore", "--all"])
+        .assert()
+        .code(1)
+        .stdout(contains("--with-secrets"))
+        .stdout(contains("github env.GITHUB_TOKEN"));
+    assert!(
+        connected[&cursor] == std::fs::read(&cursor).unwrap(),
+        "a file with secrets was restored without asking"
+    );
+
+    clients(&env, &["restore", "--all", "--with-secrets"])
         .assert()
         .success()
         .stdout(contains("restored"));
@@ -226,4 +240,31 @@ fn connect_one_client_and_refuse_what_it_cannot_do() {
         std::fs::read_to_string(&cursor).unwrap(),
         "{ \"mcpServers\": "
     );
+}
+
+#[test]
+fn restore_without_secrets_leaves_their_values_empty() {
+    let env = imported_home();
+    let cursor = env.home.join(".cursor/mcp.json");
+    let original = std::fs::read_to_string(&cursor).unwrap();
+    let canary = "sk-gatehouse-canary-7f3a9c1e5b2d";
+    assert!(original.contains(canary));
+    clients(&env, &["connect", "cursor"]).assert().success();
+
+    let out = clients(&env, &["restore", "cursor", "--without-secrets", "--json"])
+        .assert()
+        .success();
+    let report: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report[0]["status"], "restored");
+    let warnings = report[0]["warnings"].to_string();
+    assert!(warnings.contains("github env.GITHUB_TOKEN"), "{warnings}");
+
+    // Everything is back but the secret's value.
+    let restored = std::fs::read_to_string(&cursor).unwrap();
+    assert_eq!(restored, original.replace(&format!("\"{canary}\""), "\"\""));
+    // The record is used up: restoring again has nothing to do.
+    clients(&env, &["restore", "cursor", "--with-secrets"])
+        .assert()
+        .success()
+        .stdout(contains("nothing to restore"));
 }

@@ -29,6 +29,11 @@ pub enum Error {
     )]
     ServerExists(String),
 
+    /// A change that needs the person to confirm it first (always allowing
+    /// a critical tool).
+    #[error("{0}")]
+    NeedsConfirmation(String),
+
     /// A name that no registered server has.
     #[error("no server named '{0}'; `gatehouse server list` shows the registered ones")]
     ServerNotFound(String),
@@ -84,6 +89,7 @@ impl Error {
             Error::ClientConfig(_) => "client_config",
             Error::ServerExists(_) => "server_exists",
             Error::ServerNotFound(_) => "server_not_found",
+            Error::NeedsConfirmation(_) => "needs_confirmation",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Database(_) => "database",
             Error::Io { .. } => "io",

@@ -12,6 +12,7 @@
 //! to show the diff and write nothing, and both leave system-wide files
 //! alone (an administrator manages them).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -21,7 +22,9 @@ use gatehouse_engine::clients::{
 };
 use serde::Serialize;
 
-use crate::cli::{ClientWriteArgs, ClientsCommand, ProjectArgs};
+use gatehouse_engine::clients::restore::RestorePlan;
+
+use crate::cli::{ClientWriteArgs, ClientsCommand, ProjectArgs, RestoreArgs};
 use crate::output;
 
 pub fn run(cmd: ClientsCommand, json: bool) -> anyhow::Result<()> {
@@ -468,8 +471,8 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     report(&views, json, "connect")
 }
 
-fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
-    let (_, configs) = targets(&args)?;
+fn restore(args: RestoreArgs, json: bool) -> anyhow::Result<()> {
+    let (_, configs) = targets(&args.write)?;
     let data = gatehouse_engine::DataDir::from_env()?;
     let mut views = Vec::new();
     for config in &configs {
@@ -480,7 +483,9 @@ fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
             views.push(view);
             continue;
         }
-        match clients::restore::plan(config.client, &config.path, &data) {
+        let planned = clients::restore::plan(config.client, &config.path, &data)
+            .and_then(|plan| secrets_choice(plan, &args, json));
+        match planned {
             Err(e) => view.error = Some(e.to_string()),
             Ok(plan) => {
                 view.entries = plan
@@ -490,12 +495,64 @@ fn restore(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
                     .collect();
                 view.warnings = plan.warnings.clone();
                 let texts = (plan.before.as_str(), plan.after.as_str());
-                view.settle(plan.is_noop(), texts, args.dry_run, "restored", || {
-                    clients::restore::apply(&plan, &data)
-                });
+                view.settle(
+                    plan.is_noop(),
+                    texts,
+                    args.write.dry_run,
+                    "restored",
+                    || clients::restore::apply(&plan, &data),
+                );
             }
         }
         views.push(view);
     }
     report(&views, json, "restore")
+}
+
+/// Whether `plan` puts its plain-text secrets back: as the flags say, else
+/// as the person answers at the terminal. Without either, a file that would
+/// get secrets back is refused (fail closed: no secret goes back unasked).
+fn secrets_choice(
+    plan: RestorePlan,
+    args: &RestoreArgs,
+    json: bool,
+) -> gatehouse_engine::Result<RestorePlan> {
+    if plan.secrets.is_empty() || args.with_secrets {
+        return Ok(plan);
+    }
+    if args.without_secrets {
+        return plan.without_secrets();
+    }
+    let names: Vec<String> = plan.secrets.iter().map(ToString::to_string).collect();
+    if args.write.dry_run {
+        let mut plan = plan;
+        plan.warnings.push(format!(
+            "this puts plain-text secrets back ({}); you will be asked first",
+            names.join(", ")
+        ));
+        return Ok(plan);
+    }
+    let interactive = !json && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(gatehouse_engine::Error::ClientConfig(format!(
+            "restoring {} would write plain-text secrets back into it ({}); nothing was written. Pass --with-secrets to put them back, or --without-secrets to leave them empty (they stay in the keychain)",
+            plan.path.display(),
+            names.join(", ")
+        )));
+    }
+    eprint!(
+        "{}: restoring puts {} plain-text secret(s) back into the file: {}.\nThey stay in the keychain either way. Put them back in the file? [y/N] ",
+        plan.path.display(),
+        names.len(),
+        names.join(", ")
+    );
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| {
+        gatehouse_engine::Error::ClientConfig(format!("cannot read the answer: {e}"))
+    })?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(plan)
+    } else {
+        plan.without_secrets()
+    }
 }

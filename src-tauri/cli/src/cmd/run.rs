@@ -27,6 +27,7 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
     let mut cfg = ProxyConfig::new(name);
     cfg.max_message_bytes = max_message_bytes;
     cfg.log_hint = proxy::log_path(&dir, name).display().to_string();
+    cfg.database = Some(dir.database());
 
     let store = match Store::open(&dir) {
         Ok(store) => store,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{Client, connect, diff, discover, home_dir, restore};
+use super::{Client, PlainSecret, connect, diff, discover, home_dir, restore};
 use crate::{Engine, Error, Result};
 
 /// Which change.
@@ -37,6 +37,9 @@ pub struct ClientChange {
     pub not_imported: Vec<String>,
     /// What restore could not revert exactly.
     pub warnings: Vec<String>,
+    /// The plain-text secrets a restore with secrets puts back into the
+    /// file; without them, these are what it leaves empty.
+    pub secrets: Vec<PlainSecret>,
 }
 
 impl Engine {
@@ -51,21 +54,34 @@ impl Engine {
         super::import::import(self, &configs)
     }
 
-    /// What `kind` would change in `client`'s config files.
-    pub fn clients_preview(&self, client: Client, kind: ChangeKind) -> Result<Vec<ClientChange>> {
-        self.client_change(client, kind, false)
+    /// What `kind` would change in `client`'s config files. A restore puts
+    /// back the plain-text secrets import moved to the keychain only
+    /// `with_secrets`; otherwise their values are left empty.
+    pub fn clients_preview(
+        &self,
+        client: Client,
+        kind: ChangeKind,
+        with_secrets: bool,
+    ) -> Result<Vec<ClientChange>> {
+        self.client_change(client, kind, with_secrets, false)
     }
 
     /// Makes the change [`Engine::clients_preview`] showed; the files are
     /// read again, and a file that changed meanwhile is refused.
-    pub fn clients_apply(&self, client: Client, kind: ChangeKind) -> Result<Vec<ClientChange>> {
-        self.client_change(client, kind, true)
+    pub fn clients_apply(
+        &self,
+        client: Client,
+        kind: ChangeKind,
+        with_secrets: bool,
+    ) -> Result<Vec<ClientChange>> {
+        self.client_change(client, kind, with_secrets, true)
     }
 
     fn client_change(
         &self,
         client: Client,
         kind: ChangeKind,
+        with_secrets: bool,
         apply: bool,
     ) -> Result<Vec<ClientChange>> {
         let home = home_dir()
@@ -109,17 +125,27 @@ impl Engine {
                 }
                 ChangeKind::Restore => {
                     let plan = restore::plan(client, &config.path, self.data_dir())?;
+                    // Secrets are named either way: with them, as what goes
+                    // back; without, as what is left empty.
+                    let secrets = plan.secrets.clone();
+                    let plan = if with_secrets {
+                        plan
+                    } else {
+                        plan.without_secrets()?
+                    };
                     if apply && !plan.is_noop() {
                         restore::apply(&plan, self.data_dir())?;
                     }
-                    summary(
+                    let mut change = summary(
                         client,
                         &plan.path,
                         &plan.before,
                         &plan.after,
                         Vec::new(),
                         plan.warnings,
-                    )
+                    );
+                    change.secrets = secrets;
+                    change
                 }
             };
             changes.push(change);
@@ -148,6 +174,7 @@ fn summary(
         },
         not_imported,
         warnings,
+        secrets: Vec::new(),
     }
 }
 

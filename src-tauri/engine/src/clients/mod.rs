@@ -23,6 +23,7 @@ mod parse;
 mod paths;
 pub mod restore;
 mod seal;
+pub mod secrets_back;
 mod sidecar;
 mod summary;
 pub mod write;
@@ -41,6 +42,7 @@ pub use discover::{
 pub use findings::{Finding, FindingRule, Severity, value_looks_secret};
 pub use parse::{Format, parse, parse_as};
 pub use paths::{Os, config_paths, project_paths, system_paths, system_root};
+pub use secrets_back::PlainSecret;
 pub use summary::{ClientSummary, ServerSummary, home_dir};
 
 /// An AI client whose MCP config Gatehouse understands.

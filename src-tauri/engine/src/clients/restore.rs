@@ -10,6 +10,11 @@
 //! every other edit stays. An
 //! entry changed since connect is left as it is, and said so. Several
 //! connects are undone newest first.
+//!
+//! Restoring may put plain-text secrets back that `clients import` moved
+//! to the keychain. The plan names them ([`RestorePlan::secrets`]) so the
+//! person can be asked first, and [`RestorePlan::without_secrets`] restores
+//! everything else with those values left empty.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -19,6 +24,7 @@ use jsonc_parser::common::Ranged;
 
 use super::Client;
 use super::connect::{edited_as_yaml, json_entries, parse_ast, splice, toml_fingerprint};
+use super::secrets_back::{self, PlainSecret};
 use super::write::{self, Hook, Record};
 use crate::DataDir;
 
@@ -40,12 +46,35 @@ pub struct RestorePlan {
     pub exact: bool,
     /// What could not be undone (entries edited or removed since connect).
     pub warnings: Vec<String>,
+    /// The plain-text secrets `after` would put back into the file (values
+    /// that `clients import` moved to the keychain). The person is asked
+    /// first; [`RestorePlan::without_secrets`] leaves them out.
+    pub secrets: Vec<PlainSecret>,
 }
 
 impl RestorePlan {
     /// Whether restore has anything to do.
     pub fn is_noop(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// The same restore with the values of [`RestorePlan::secrets`] left
+    /// empty: they stay in the keychain only, and the file is no longer
+    /// byte for byte what it was. Fails (and nothing is written) when a value
+    /// cannot be taken out cleanly.
+    pub fn without_secrets(mut self) -> crate::Result<RestorePlan> {
+        if self.secrets.is_empty() {
+            return Ok(self);
+        }
+        self.after = secrets_back::leave_out(self.client, &self.before, &self.after)
+            .map_err(|e| crate::Error::ClientConfig(format!("{}: {e}", self.path.display())))?;
+        let names: Vec<String> = self.secrets.drain(..).map(|s| s.to_string()).collect();
+        self.warnings.push(format!(
+            "left empty, the values stay in the keychain: {}",
+            names.join(", ")
+        ));
+        self.exact = false;
+        Ok(self)
     }
 }
 
@@ -75,6 +104,7 @@ fn plan_file(client: Client, path: &Path, data: &DataDir) -> Result<RestorePlan,
         text = revert_entries(client, &text, record, &original, &mut warnings)
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    let secrets = secrets_back::returning(client, &before, &text);
     Ok(RestorePlan {
         client,
         path: path.to_path_buf(),
@@ -83,6 +113,7 @@ fn plan_file(client: Client, path: &Path, data: &DataDir) -> Result<RestorePlan,
         records,
         exact,
         warnings,
+        secrets,
     })
 }
 
@@ -147,8 +178,15 @@ fn revert_entries(
                         ));
                         return false;
                     }
+                    // The original goes where the entry is now: the client
+                    // may have moved its tables since connect.
+                    let position = current.as_table().and_then(|t| t.position());
                     if let Some(item) = old_servers.and_then(|s| s.get(&edit.name)) {
-                        servers.insert(&edit.name, item.clone());
+                        let mut item = item.clone();
+                        if let Some(position) = position {
+                            place_tables_at(&mut item, position);
+                        }
+                        servers.insert(&edit.name, item);
                     }
                     false
                 });
@@ -197,4 +235,16 @@ fn revert_entries(
         ));
     }
     Ok(out)
+}
+
+/// Gives `item` and every table nested in it the document position
+/// `position`: they are then written where that position falls, parent
+/// first (toml_edit orders tables by position, stably).
+fn place_tables_at(item: &mut toml_edit::Item, position: isize) {
+    if let Some(table) = item.as_table_mut() {
+        table.set_position(Some(position));
+        for (_, child) in table.iter_mut() {
+            place_tables_at(child, position);
+        }
+    }
 }

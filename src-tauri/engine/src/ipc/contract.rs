@@ -19,9 +19,16 @@ macro_rules! ipc_commands {
             /// Registers a client's servers, moving their secrets to the keychain.
             clients_import(client: $crate::clients::Client) -> Vec<$crate::clients::import::Imported>;
             /// What connecting or restoring a client would change, secrets hidden.
-            clients_preview(client: $crate::clients::Client, kind: $crate::clients::ChangeKind) -> Vec<$crate::clients::ClientChange>;
+            /// `with_secrets`: whether a restore puts plain-text secrets back.
+            clients_preview(client: $crate::clients::Client, kind: $crate::clients::ChangeKind, with_secrets: bool) -> Vec<$crate::clients::ClientChange>;
             /// Connects or restores a client's configs.
-            clients_apply(client: $crate::clients::Client, kind: $crate::clients::ChangeKind) -> Vec<$crate::clients::ClientChange>;
+            clients_apply(client: $crate::clients::Client, kind: $crate::clients::ChangeKind, with_secrets: bool) -> Vec<$crate::clients::ClientChange>;
+            /// A server's policy: defaults, rate limit, tools with risk and settings.
+            policy_show(server: String) -> $crate::policy::view::ServerPolicy;
+            /// Changes a server's policy (or the global default).
+            policy_change(server: String, change: $crate::policy::view::PolicyChange) -> ();
+            /// What argument rules would make of a call: the editor's live preview.
+            policy_preview(server: String, tool: String, rules: $crate::policy::args::ArgumentRules, arguments: String) -> $crate::policy::args::ArgVerdict;
         }
     };
 }

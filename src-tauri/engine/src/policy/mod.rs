@@ -1,17 +1,23 @@
-//! What each tool may do: allow, ask or deny.
+//! What each tool may do: allow, ask or deny, and why.
 //!
-//! The user's switches live in the store (`tool_policies`). A proxy holds a
-//! [`PolicySnapshot`] of its server's switches in memory, so deciding a call
-//! costs a hash lookup; a watcher swaps in a new snapshot when the store
-//! changes. Tools without a switch are allowed for now; risk tiers, argument
-//! rules and rate limits build on this.
+//! The person's settings live in the store: per-tool switches
+//! (`tool_policies`, here), defaults, argument rules, flow marks, rate
+//! limits and "always allow" rules ([`rules`]). Defaults for tools nobody
+//! set come from each tool's risk tier ([`risk`]); argument rules are
+//! compiled once ([`args`]). A proxy holds a [`PolicySnapshot`]
+//! ([`snapshot`]) of its server's policy in memory, so deciding a call costs
+//! a hash lookup (plus the tool's argument rules); a watcher swaps in a new
+//! snapshot when the store changes.
 
 pub mod args;
 mod lexicon;
 pub mod risk;
+pub mod rules;
+pub mod snapshot;
+pub mod view;
 mod words;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
@@ -52,54 +58,16 @@ impl Decision {
     }
 }
 
-/// Why a decision was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// The user's switch for this tool.
-    ToolSwitch,
-    /// No switch is set: the default applies.
-    Default,
-}
+pub use snapshot::{PolicySnapshot, Rule, Verdict};
 
-/// A decision and the rule that made it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
-    /// The outcome.
-    pub decision: Decision,
-    /// What decided it.
-    pub rule: Rule,
-}
-
-/// One server's policy, held in memory by a proxy.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PolicySnapshot {
-    switches: HashMap<String, Decision>,
-}
-
-impl PolicySnapshot {
-    /// Decides a call to `tool`.
-    pub fn decide(&self, tool: &str) -> Verdict {
-        match self.switches.get(tool) {
-            Some(&decision) => Verdict {
-                decision,
-                rule: Rule::ToolSwitch,
-            },
-            None => Verdict {
-                decision: Decision::Allow,
-                rule: Rule::Default,
-            },
-        }
-    }
-
-    /// Whether `tool` is hidden from `tools/list`.
-    pub fn hides(&self, tool: &str) -> bool {
-        self.decide(tool).decision == Decision::Deny
-    }
-
-    /// Whether any tool is hidden: if not, `tools/list` passes untouched.
-    pub fn hides_any(&self) -> bool {
-        self.switches.values().any(|&d| d == Decision::Deny)
-    }
+/// Whether `a` is stricter than `b` (allow < ask < deny).
+pub(crate) fn stricter(a: Decision, b: Decision) -> bool {
+    let rank = |d| match d {
+        Decision::Allow => 0,
+        Decision::Ask => 1,
+        Decision::Deny => 2,
+    };
+    rank(a) > rank(b)
 }
 
 impl Store {
@@ -119,6 +87,17 @@ impl Store {
             // Either unchanged, or the server does not exist: tell them apart.
             self.server(server)?;
         }
+        Ok(())
+    }
+
+    /// Removes the switch of one tool: its defaults apply again.
+    pub fn unset_tool_policy(&mut self, server: &str, tool: &str) -> Result<()> {
+        self.server(server)?;
+        self.conn().execute(
+            "DELETE FROM tool_policies WHERE tool = ?2
+             AND server_id = (SELECT id FROM servers WHERE name = ?1)",
+            params![server, tool],
+        )?;
         Ok(())
     }
 
@@ -143,13 +122,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// The in-memory snapshot a proxy decides with.
-    pub fn policy_snapshot(&self, server: &str) -> Result<PolicySnapshot> {
-        Ok(PolicySnapshot {
-            switches: self.tool_policies(server)?.into_iter().collect(),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -170,7 +142,7 @@ mod tests {
     }
 
     #[test]
-    fn switches_decide_and_unset_tools_are_allowed() {
+    fn switches_decide_and_unset_low_risk_tools_are_allowed() {
         let (_tmp, mut store) = store_with("fs");
         store
             .set_tool_policy("fs", "delete_file", Decision::Deny)
@@ -179,14 +151,12 @@ mod tests {
             .set_tool_policy("fs", "write_file", Decision::Ask)
             .unwrap();
         let snap = store.policy_snapshot("fs").unwrap();
-        assert_eq!(snap.decide("delete_file").decision, Decision::Deny);
-        assert_eq!(snap.decide("write_file").decision, Decision::Ask);
+        assert_eq!(snap.decide("delete_file", None).decision, Decision::Deny);
+        assert_eq!(snap.decide("write_file", None).decision, Decision::Ask);
+        let read = snap.decide("read_file", None);
         assert_eq!(
-            snap.decide("read_file"),
-            Verdict {
-                decision: Decision::Allow,
-                rule: Rule::Default
-            }
+            (read.decision, read.rule),
+            (Decision::Allow, Rule::RiskTier)
         );
         assert!(snap.hides("delete_file"));
         assert!(!snap.hides("write_file"));

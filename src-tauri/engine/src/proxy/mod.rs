@@ -67,6 +67,10 @@ pub struct ProxyConfig {
     pub shutdown_grace: Duration,
     /// Where the server's stderr goes, for error messages.
     pub log_hint: String,
+    /// The store's database, where rate limits are counted (opened on the
+    /// first rate-limited call). Without one, rate-limited calls are
+    /// refused.
+    pub database: Option<std::path::PathBuf>,
 }
 
 impl ProxyConfig {
@@ -78,6 +82,7 @@ impl ProxyConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_hint: String::new(),
+            database: None,
         }
     }
 }
@@ -107,6 +112,13 @@ struct State {
     pending: HashMap<IdKey, Call>,
     /// Why the server cannot answer any more (exited, failed to start).
     upstream_down: Option<String>,
+    /// A call to a tool that reads private data was let through: later
+    /// calls to tools that send data out ask first (the flow rule).
+    read_private: bool,
+    /// The store rate limits are counted in, once a limit applied.
+    rates: Option<crate::Store>,
+    /// A hash of the last `tools/list` result recorded in the store.
+    tools_hash: Option<u64>,
 }
 
 /// What the audit record of one client message starts from: the request

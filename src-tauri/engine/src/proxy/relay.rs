@@ -259,7 +259,7 @@ impl Proxy {
         let mut body = Cow::Borrowed(line);
         let mut is_error = None;
         match call.method.as_deref().unwrap_or_default() {
-            "tools/list" => match self.filter_tools(line, &msg) {
+            "tools/list" => match self.note_tools(&msg).filter_tools(line, &msg) {
                 Listing::Unchanged => {}
                 Listing::Filtered(filtered) => body = Cow::Owned(filtered),
                 Listing::Unreadable(reason) => {
@@ -308,6 +308,36 @@ impl Proxy {
                 )))
             }
         }
+    }
+
+    /// Remembers the tools a `tools/list` result names, in the store, for
+    /// risk tiers and the app: on a thread, and only when the list differs
+    /// from the last one this proxy saw (a hash of the bytes tells).
+    fn note_tools(&self, msg: &Message<'_>) -> &Self {
+        use std::hash::{Hash, Hasher};
+        let (Some(result), Some(database)) = (msg.result(), self.cfg.database.clone()) else {
+            return self;
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        result.get().hash(&mut hasher);
+        let hash = hasher.finish();
+        {
+            let mut state = self.state();
+            if state.tools_hash == Some(hash) {
+                return self;
+            }
+            state.tools_hash = Some(hash);
+        }
+        let raw = result.get().to_string();
+        let server = self.cfg.server.to_string();
+        let _ = std::thread::Builder::new()
+            .name("tools-record".into())
+            .spawn(move || {
+                if let Err(e) = record_listing(&database, &server, &raw) {
+                    eprintln!("gatehouse: could not record the tools of '{server}': {e}");
+                }
+            });
+        self
     }
 
     /// Removes hidden tools from a `tools/list` result. Most of the time
@@ -408,6 +438,26 @@ fn server_message_unusable(invalid: Invalid) -> String {
         Invalid::Batch => "the server sent a JSON-RPC batch, which MCP no longer allows".into(),
         Invalid::NotJsonRpc => "the server sent a message that is not JSON-RPC".into(),
     }
+}
+
+/// Stores the tools of one `tools/list` result. A page of a longer list
+/// (one with `nextCursor`) adds and updates; a whole list also replaces.
+fn record_listing(database: &std::path::Path, server: &str, result: &str) -> crate::Result<()> {
+    let listed: serde_json::Value = serde_json::from_str(result)
+        .map_err(|e| crate::Error::InvalidSpec(format!("unreadable tool list: {e}")))?;
+    let tools: Vec<(String, String)> = listed["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .filter_map(|t| Some((t.get("name")?.as_str()?.to_string(), t.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let whole = listed
+        .get("nextCursor")
+        .is_none_or(serde_json::Value::is_null);
+    crate::Store::open_path(database)?.record_tools(server, &tools, whole)
 }
 
 /// What becomes of a `tools/list` result.

@@ -39,9 +39,9 @@ pub fn spawn_policy_watcher(
                     Some(w) => w.changed(),
                 };
                 let reload = match changes {
-                    Ok(topics) => {
-                        topics.contains(&Topic::Policies) || topics.contains(&Topic::Servers)
-                    }
+                    Ok(topics) => topics
+                        .iter()
+                        .any(|t| matches!(t, Topic::Policies | Topic::Servers | Topic::Tools)),
                     Err(e) => {
                         watcher = None;
                         fail_closed(&policy, &changed, format!("the store is unreadable ({e})"));

@@ -96,4 +96,86 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE audit ADD COLUMN seq INTEGER;
     CREATE UNIQUE INDEX audit_by_session_seq ON audit (session, seq) WHERE seq IS NOT NULL;
     "#,
+    // 4: policy beyond the per-tool switch: the tools each server offers
+    // (for risk tiers), defaults per server and overall, argument rules,
+    // flow marks and rate limits per tool, "always allow" rules, and the
+    // calls counted against rate limits by every proxy.
+    r#"
+    CREATE TABLE settings (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    ALTER TABLE servers ADD COLUMN default_decision TEXT
+        CHECK (default_decision IN ('allow', 'ask', 'deny'));
+    ALTER TABLE servers ADD COLUMN rate_max INTEGER CHECK (rate_max > 0);
+    ALTER TABLE servers ADD COLUMN rate_window_secs INTEGER CHECK (rate_window_secs > 0);
+
+    -- Each tool as the server last listed it (its definition as JSON).
+    CREATE TABLE tools (
+        server_id   INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        definition  TEXT NOT NULL,
+        seen_at     INTEGER NOT NULL,
+        PRIMARY KEY (server_id, name)
+    ) STRICT, WITHOUT ROWID;
+
+    -- What the person set for a tool besides its switch.
+    CREATE TABLE tool_rules (
+        server_id         INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+        tool              TEXT NOT NULL,
+        args              TEXT NOT NULL DEFAULT '{}',  -- JSON: argument rules
+        reads_private     INTEGER,                     -- flow marks; NULL: as suggested
+        sends_out         INTEGER,
+        rate_max          INTEGER CHECK (rate_max > 0),
+        rate_window_secs  INTEGER CHECK (rate_window_secs > 0),
+        updated_at        INTEGER NOT NULL,
+        PRIMARY KEY (server_id, tool)
+    ) STRICT, WITHOUT ROWID;
+
+    -- "Always allow", from an approval or set by hand; with an argument
+    -- pattern (JSON: argument -> glob), or for any arguments.
+    CREATE TABLE allow_rules (
+        id          INTEGER PRIMARY KEY,
+        server_id   INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+        tool        TEXT NOT NULL,
+        pattern     TEXT,
+        origin      TEXT NOT NULL CHECK (origin IN ('approval', 'user')),
+        created_at  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX allow_rules_by_tool ON allow_rules (server_id, tool);
+
+    -- Calls counted against a rate limit, by every proxy of the server;
+    -- tool '' counts for the server as a whole.
+    CREATE TABLE rate_events (
+        server_id  INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+        tool       TEXT NOT NULL,
+        at         INTEGER NOT NULL  -- microseconds since the epoch
+    ) STRICT;
+    CREATE INDEX rate_events_by_key ON rate_events (server_id, tool, at);
+
+    INSERT INTO revisions (topic, rev) VALUES ('tools', 0);
+    CREATE TRIGGER tools_inserted AFTER INSERT ON tools
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'tools'; END;
+    CREATE TRIGGER tools_updated AFTER UPDATE ON tools
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'tools'; END;
+    CREATE TRIGGER tools_deleted AFTER DELETE ON tools
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'tools'; END;
+    CREATE TRIGGER tool_rules_inserted AFTER INSERT ON tool_rules
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER tool_rules_updated AFTER UPDATE ON tool_rules
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER tool_rules_deleted AFTER DELETE ON tool_rules
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER allow_rules_inserted AFTER INSERT ON allow_rules
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER allow_rules_deleted AFTER DELETE ON allow_rules
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER settings_changed AFTER INSERT ON settings
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER settings_updated AFTER UPDATE ON settings
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    CREATE TRIGGER settings_deleted AFTER DELETE ON settings
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
+    "#,
 ];

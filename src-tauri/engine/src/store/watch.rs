@@ -23,8 +23,10 @@ use crate::Result;
 pub enum Topic {
     /// Servers were added, changed or removed.
     Servers,
-    /// A tool policy changed.
+    /// A tool policy, rule or default changed.
     Policies,
+    /// A server listed different tools.
+    Tools,
     /// Audit records were appended.
     Audit,
 }
@@ -34,6 +36,7 @@ impl Topic {
         match name {
             "servers" => Some(Topic::Servers),
             "policies" => Some(Topic::Policies),
+            "tools" => Some(Topic::Tools),
             "audit" => Some(Topic::Audit),
             _ => None,
         }

@@ -178,6 +178,7 @@ describe("Connecting a client", () => {
       diff: '-      "command": "npx",\n+      "command": "/usr/bin/gatehouse",\n',
       not_imported: ["local-server"],
       warnings: [],
+      secrets: [],
     };
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
@@ -195,7 +196,10 @@ describe("Connecting a client", () => {
 
     await fireEvent.click(screen.getByRole("button", { name: "Connect" }));
     await waitFor(() =>
-      expect(calls).toContainEqual(["clients_apply", { client: "cursor", kind: "connect" }]),
+      expect(calls).toContainEqual([
+        "clients_apply",
+        { client: "cursor", kind: "connect", with_secrets: false },
+      ]),
     );
   });
 });
@@ -261,6 +265,7 @@ describe("Connecting every client", () => {
             diff: changes ? "+gatehouse run github\n" : "",
             not_imported: [],
             warnings: [],
+            secrets: [],
           },
         ];
     });
@@ -275,15 +280,69 @@ describe("Connecting every client", () => {
     ]);
     const previewed = calls.filter(([c]) => c === "clients_preview").map(([, a]) => a);
     expect(previewed).toEqual([
-      { client: "cursor", kind: "connect" },
-      { client: "claude-desktop", kind: "connect" },
-      { client: "goose", kind: "connect" },
+      { client: "cursor", kind: "connect", with_secrets: false },
+      { client: "claude-desktop", kind: "connect", with_secrets: false },
+      { client: "goose", kind: "connect", with_secrets: false },
     ]);
 
     await fireEvent.click(screen.getByRole("button", { name: "Connect" }));
     await waitFor(() =>
       expect(calls.filter(([c]) => c === "clients_apply").map(([, a]) => a)).toEqual([
-        { client: "cursor", kind: "connect" },
+        { client: "cursor", kind: "connect", with_secrets: false },
+      ]),
+    );
+  });
+});
+
+describe("Restoring a client", () => {
+  it("asks before putting plain-text secrets back, and leaves them out unless ticked", async () => {
+    const calls: [string, { with_secrets?: boolean }][] = [];
+    mockIPC((cmd, args) => {
+      const a = args as { with_secrets?: boolean };
+      calls.push([cmd, a]);
+      if (cmd === "clients_list") return [cursor];
+      if (cmd === "clients_preview" || cmd === "clients_apply")
+        return [
+          {
+            client: "cursor",
+            path: "/home/me/.cursor/mcp.json",
+            changes: true,
+            diff: a.with_secrets
+              ? '+      "env": { "GITHUB_TOKEN": "•••" }\n'
+              : '+      "env": { "GITHUB_TOKEN": "" }\n',
+            not_imported: [],
+            warnings: a.with_secrets ? [] : ["left empty, the values stay in the keychain"],
+            secrets: [{ entry: "github", field: "env.GITHUB_TOKEN" }],
+          },
+        ];
+    });
+    render(Clients, { clients: new ClientsStore(tauriBackend) });
+    const section = await screen.findByRole("region", { name: "Cursor" });
+    await fireEvent.click(within(section).getByRole("button", { name: "Restore…" }));
+
+    const choice = await screen.findByRole("checkbox", { name: /Put 1 plain-text secret back/ });
+    expect(choice).not.toBeChecked();
+    expect(choice.closest("label")).toHaveTextContent("github env.GITHUB_TOKEN");
+    expect(screen.getByLabelText("Changes to /home/me/.cursor/mcp.json")).toHaveTextContent(
+      '"GITHUB_TOKEN": ""',
+    );
+
+    // Ticking it previews again, so the diff shows what will be written.
+    await fireEvent.click(choice);
+    await waitFor(() =>
+      expect(screen.getByLabelText("Changes to /home/me/.cursor/mcp.json")).toHaveTextContent(
+        "•••",
+      ),
+    );
+    expect(calls.filter(([c]) => c === "clients_preview").map(([, a]) => a.with_secrets)).toEqual([
+      false,
+      true,
+    ]);
+    await fireEvent.click(screen.getByRole("button", { name: "Restore" }));
+    await waitFor(() =>
+      expect(calls).toContainEqual([
+        "clients_apply",
+        { client: "cursor", kind: "restore", with_secrets: true },
       ]),
     );
   });

@@ -37,14 +37,20 @@ export class ClientsStore {
     return report;
   }
 
-  /** What connecting or restoring `client` would change: shown before. */
-  preview(client: Client, kind: ChangeKind): Promise<ClientChange[]> {
-    return this.#backend.invoke("clients_preview", { client, kind });
+  /** What connecting or restoring `client` would change: shown before.
+   * `withSecrets`: a restore puts plain-text secrets back (else leaves
+   * their values empty; they stay in the keychain). */
+  preview(client: Client, kind: ChangeKind, withSecrets = false): Promise<ClientChange[]> {
+    return this.#backend.invoke("clients_preview", { client, kind, with_secrets: withSecrets });
   }
 
   /** Makes the change, then re-reads the configs. */
-  async apply(client: Client, kind: ChangeKind): Promise<ClientChange[]> {
-    const done = await this.#backend.invoke("clients_apply", { client, kind });
+  async apply(client: Client, kind: ChangeKind, withSecrets = false): Promise<ClientChange[]> {
+    const done = await this.#backend.invoke("clients_apply", {
+      client,
+      kind,
+      with_secrets: withSecrets,
+    });
     await this.refresh();
     return done;
   }

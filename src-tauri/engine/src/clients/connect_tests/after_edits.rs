@@ -81,6 +81,33 @@ fn restore_keeps_the_clients_later_edits_toml() {
     );
 }
 
+/// Moves the `[mcp_servers.docs]` table (up to the next blank line) to the
+/// end of a Codex config, as a client that rewrites its file in its own
+/// order might.
+fn move_docs_table_last(text: &str) -> String {
+    let start = text.find("[mcp_servers.docs]").unwrap();
+    let end = start + text[start..].find("\n\n").unwrap() + 2;
+    let block = &text[start..end];
+    format!("{}{}\n{}", &text[..start], &text[end..], block.trim_end()) + "\n"
+}
+
+#[test]
+fn restore_after_the_client_reordered_its_tables_reverts_them_where_they_are() {
+    let h = fixture_home();
+    let path = h.home.join(".codex/config.toml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    connect_file(Client::Codex, &path, &h.data);
+    let reordered = move_docs_table_last(&std::fs::read_to_string(&path).unwrap());
+    std::fs::write(&path, &reordered).unwrap();
+    let plan = restore::plan(Client::Codex, &path, &h.data).unwrap();
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    restore::apply(&plan, &h.data).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        move_docs_table_last(&original)
+    );
+}
+
 #[test]
 fn restore_keeps_the_clients_later_edits_yaml() {
     let h = fixture_home();

@@ -1,0 +1,749 @@
+//! One server's policy, compiled for a proxy to decide each call with.
+//!
+//! [`Store::policy_snapshot`] reads everything the person set for a server
+//! (switches, defaults, argument rules, flow marks, rate limits, "always
+//! allow" rules) and the tools it last listed, assesses each tool's risk
+//! and compiles the argument rules, once. [`PolicySnapshot::decide`] then
+//! costs a hash lookup, plus the argument rules' evaluation when the tool
+//! has any. Rate limits and the flow rule need state outside the snapshot
+//! (the store's counts, the session's history): the proxy applies them
+//! with [`PolicySnapshot::limits`] and [`PolicySnapshot::marks`].
+//!
+//! # How a call is decided
+//!
+//! 1. The tool's switch, if the person set one, is the base decision.
+//!    Otherwise the server's default, else the global default, else allow;
+//!    raised to the risk tier's default if that is stricter (a high-risk
+//!    tool asks even when the default is allow).
+//! 2. Deny stops there.
+//! 3. Argument rules: a deny denies; an ask turns an allow into an ask.
+//! 4. An ask from step 1 becomes an allow when an "always allow" rule of
+//!    the tool matches the arguments.
+
+use std::collections::{BTreeMap, HashMap};
+
+use globset::{GlobBuilder, GlobMatcher};
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use ts_rs::TS;
+
+use super::args::{ArgKind, ArgRule, ArgumentRules, Check, CompiledRules, PathContext, infer_kind};
+use super::risk::{RiskAssessment, ScanFindings, ToolDefinition, assess};
+use super::rules::{AllowRule, RateLimit, ToolRules};
+use super::{Decision, stricter};
+use crate::{Error, Result, Store};
+
+/// What decided a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+#[ts(export)]
+pub enum Rule {
+    /// The person's switch for this tool.
+    ToolSwitch,
+    /// The server's default.
+    ServerDefault,
+    /// The global default.
+    GlobalDefault,
+    /// The tool's risk tier (no switch, and the defaults are less strict).
+    RiskTier,
+    /// An argument rule.
+    ArgumentRule,
+    /// An "always allow" rule matched the arguments.
+    AllowRule,
+    /// A rate limit was reached.
+    RateLimit,
+    /// The session read private data and this tool sends data out.
+    FlowRule,
+}
+
+impl Rule {
+    /// A short phrase for messages: "the tool's switch".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Rule::ToolSwitch => "the tool's switch",
+            Rule::ServerDefault => "the server's default",
+            Rule::GlobalDefault => "the global default",
+            Rule::RiskTier => "the tool's risk tier",
+            Rule::ArgumentRule => "an argument rule",
+            Rule::AllowRule => "an \"always allow\" rule",
+            Rule::RateLimit => "a rate limit",
+            Rule::FlowRule => "the flow rule",
+        }
+    }
+}
+
+/// A decision, what made it, and why in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The outcome.
+    pub decision: Decision,
+    /// What decided it.
+    pub rule: Rule,
+    /// A sentence saying why, when an argument rule decided.
+    pub detail: Option<String>,
+}
+
+impl Verdict {
+    fn new(decision: Decision, rule: Rule) -> Self {
+        Self {
+            decision,
+            rule,
+            detail: None,
+        }
+    }
+}
+
+/// Everything a snapshot is built from; two snapshots are equal when their
+/// sources are.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Source {
+    switches: BTreeMap<String, Decision>,
+    rules: BTreeMap<String, ToolRules>,
+    allow: Vec<AllowRule>,
+    tools: BTreeMap<String, Value>,
+    server_default: Option<Decision>,
+    global_default: Option<Decision>,
+    server_rate: Option<RateLimit>,
+}
+
+/// A tool, compiled.
+struct ToolPolicy {
+    switch: Option<Decision>,
+    risk: RiskAssessment,
+    args: Option<CompiledRules>,
+    allow: Vec<AllowMatcher>,
+    reads_private: bool,
+    sends_out: bool,
+    rate: Option<RateLimit>,
+}
+
+/// One "always allow" rule, compiled: path arguments are matched after
+/// canonicalisation (through argument rules), others by glob on the value.
+struct AllowMatcher {
+    any: bool,
+    /// Every argument the pattern names: each must be there.
+    named: Vec<String>,
+    paths: Option<CompiledRules>,
+    globs: Vec<(String, GlobMatcher)>,
+}
+
+impl AllowMatcher {
+    fn matches(&self, args: &Value) -> bool {
+        if self.any {
+            return true;
+        }
+        if !self
+            .named
+            .iter()
+            .all(|n| args.get(n).is_some_and(Value::is_string))
+        {
+            return false;
+        }
+        if let Some(paths) = &self.paths
+            && paths.evaluate(args).decision != Decision::Allow
+        {
+            return false;
+        }
+        self.globs.iter().all(|(name, glob)| {
+            args.get(name)
+                .and_then(Value::as_str)
+                .is_some_and(|v| plain_value(v) && glob.is_match(v))
+        })
+    }
+}
+
+/// A value an "always allow" glob may match: one line, no shell or path
+/// tricks that could make it mean more than it shows.
+fn plain_value(v: &str) -> bool {
+    !v.chars()
+        .any(|c| c.is_control() || matches!(c, ';' | '|' | '`' | '&'))
+        && !v.contains("$(")
+        && !v.split(['/', '\\']).any(|segment| segment == "..")
+}
+
+/// One server's policy, held in memory by a proxy.
+#[derive(Default)]
+pub struct PolicySnapshot {
+    source: Source,
+    tools: HashMap<String, ToolPolicy>,
+}
+
+impl PartialEq for PolicySnapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl std::fmt::Debug for PolicySnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySnapshot")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicySnapshot {
+    fn build(source: Source) -> Self {
+        let mut names: Vec<&String> = source
+            .tools
+            .keys()
+            .chain(source.switches.keys())
+            .chain(source.rules.keys())
+            .chain(source.allow.iter().map(|a| &a.tool))
+            .collect();
+        names.sort();
+        names.dedup();
+        let ctx = PathContext::from_env();
+        let tools = names
+            .into_iter()
+            .map(|name| {
+                let definition = source.tools.get(name);
+                let policy = compile_tool(name, definition, &source, &ctx);
+                (name.clone(), policy)
+            })
+            .collect();
+        Self { source, tools }
+    }
+
+    /// Decides a call to `tool` with `arguments` (the raw JSON of
+    /// `params.arguments`, parsed only when a rule needs it).
+    pub fn decide(&self, tool: &str, arguments: Option<&RawValue>) -> Verdict {
+        let unknown;
+        let policy = match self.tools.get(tool) {
+            Some(p) => p,
+            None => {
+                unknown = compile_tool(tool, None, &self.source, &PathContext::from_env());
+                &unknown
+            }
+        };
+        let base = self.base(policy);
+        if base.decision == Decision::Deny {
+            return base;
+        }
+        let needs_args = policy.args.is_some() || !policy.allow.is_empty();
+        let parsed: Value = match arguments {
+            Some(raw) if needs_args => match serde_json::from_str(raw.get()) {
+                Ok(v) => v,
+                Err(_) => {
+                    return Verdict {
+                        decision: Decision::Deny,
+                        rule: Rule::ArgumentRule,
+                        detail: Some("the arguments are not valid JSON".into()),
+                    };
+                }
+            },
+            _ => Value::Object(Default::default()),
+        };
+        if let Some(rules) = &policy.args {
+            let verdict = rules.evaluate(&parsed);
+            let detail = verdict.reason.map(|r| r.message);
+            match verdict.decision {
+                Decision::Deny => {
+                    return Verdict {
+                        decision: Decision::Deny,
+                        rule: Rule::ArgumentRule,
+                        detail,
+                    };
+                }
+                Decision::Ask if base.decision == Decision::Allow => {
+                    return Verdict {
+                        decision: Decision::Ask,
+                        rule: Rule::ArgumentRule,
+                        detail,
+                    };
+                }
+                _ => {}
+            }
+        }
+        if base.decision == Decision::Ask && policy.allow.iter().any(|a| a.matches(&parsed)) {
+            return Verdict::new(Decision::Allow, Rule::AllowRule);
+        }
+        base
+    }
+
+    /// The decision before arguments: switch, defaults and risk tier.
+    fn base(&self, policy: &ToolPolicy) -> Verdict {
+        if let Some(switch) = policy.switch {
+            return Verdict::new(switch, Rule::ToolSwitch);
+        }
+        let fallback = match (self.source.server_default, self.source.global_default) {
+            (Some(d), _) => Verdict::new(d, Rule::ServerDefault),
+            (None, Some(d)) => Verdict::new(d, Rule::GlobalDefault),
+            (None, None) => Verdict::new(Decision::Allow, Rule::RiskTier),
+        };
+        let tier = policy.risk.default_decision;
+        if stricter(tier, fallback.decision) {
+            Verdict::new(tier, Rule::RiskTier)
+        } else {
+            fallback
+        }
+    }
+
+    /// Whether `tool` is hidden from `tools/list`: denied whatever its
+    /// arguments.
+    pub fn hides(&self, tool: &str) -> bool {
+        match self.tools.get(tool) {
+            Some(p) => self.base(p).decision == Decision::Deny,
+            None => {
+                self.source.switches.get(tool) == Some(&Decision::Deny) || self.default_denies()
+            }
+        }
+    }
+
+    fn default_denies(&self) -> bool {
+        self.source.server_default.or(self.source.global_default) == Some(Decision::Deny)
+    }
+
+    /// Whether any tool is hidden: if not, `tools/list` passes untouched.
+    pub fn hides_any(&self) -> bool {
+        self.default_denies() || self.source.switches.values().any(|&d| d == Decision::Deny)
+    }
+
+    /// The rate limits a call of `tool` counts against: the tool's own and
+    /// the server's.
+    pub fn limits(&self, tool: &str) -> (Option<RateLimit>, Option<RateLimit>) {
+        (
+            self.tools.get(tool).and_then(|p| p.rate),
+            self.source.server_rate,
+        )
+    }
+
+    /// Whether `tool` reads private data and whether it sends data out:
+    /// the person's marks, else the suggested ones.
+    pub fn marks(&self, tool: &str) -> (bool, bool) {
+        match self.tools.get(tool) {
+            Some(p) => (p.reads_private, p.sends_out),
+            None => {
+                let risk = assess(&named(tool), ScanFindings::NONE);
+                (risk.reads_private, risk.sends_out)
+            }
+        }
+    }
+
+    /// Every tool the snapshot knows: listed by the server, or named by a
+    /// setting.
+    pub(super) fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.tools.keys().map(String::as_str)
+    }
+
+    /// The person's switch for `tool`, if set.
+    pub(super) fn switch(&self, tool: &str) -> Option<Decision> {
+        self.source.switches.get(tool).copied()
+    }
+
+    /// What decides `tool` before its arguments, its risk, its settings
+    /// and its flow marks in effect.
+    pub(super) fn explain(&self, tool: &str) -> (Verdict, RiskAssessment, ToolRules, (bool, bool)) {
+        let rules = self.source.rules.get(tool).cloned().unwrap_or_default();
+        match self.tools.get(tool) {
+            Some(p) => (
+                self.base(p),
+                p.risk.clone(),
+                rules,
+                (p.reads_private, p.sends_out),
+            ),
+            None => {
+                let p = compile_tool(tool, None, &self.source, &PathContext::from_env());
+                (
+                    self.base(&p),
+                    p.risk.clone(),
+                    rules,
+                    (p.reads_private, p.sends_out),
+                )
+            }
+        }
+    }
+
+    /// The tool's risk assessment (from its name alone if it was never
+    /// listed).
+    pub fn risk(&self, tool: &str) -> RiskAssessment {
+        match self.tools.get(tool) {
+            Some(p) => p.risk.clone(),
+            None => assess(&named(tool), ScanFindings::NONE),
+        }
+    }
+}
+
+/// A tool known by its name only (never listed by the server).
+fn named(name: &str) -> ToolDefinition {
+    ToolDefinition {
+        name: name.to_string(),
+        ..Default::default()
+    }
+}
+
+/// Builds one tool's compiled policy. Rules that do not compile (the store
+/// validates them, so only a schema change can cause it) fail closed: the
+/// tool's calls are denied with the reason.
+fn compile_tool(
+    name: &str,
+    definition: Option<&Value>,
+    source: &Source,
+    ctx: &PathContext,
+) -> ToolPolicy {
+    let tool = definition
+        .and_then(ToolDefinition::from_json)
+        .unwrap_or_else(|| named(name));
+    let risk = assess(&tool, ScanFindings::NONE);
+    let rules = source.rules.get(name);
+    let schema = &tool.input_schema;
+    let mut switch = source.switches.get(name).copied();
+    let args =
+        rules.filter(|r| !r.args.rules.is_empty()).and_then(|r| {
+            match CompiledRules::compile(&r.args, name, schema, ctx.clone()) {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    switch = Some(Decision::Deny);
+                    None
+                }
+            }
+        });
+    let allow = source
+        .allow
+        .iter()
+        .filter(|a| a.tool == name)
+        .filter_map(|a| allow_matcher(a, name, schema, ctx))
+        .collect();
+    ToolPolicy {
+        switch,
+        args,
+        allow,
+        reads_private: rules
+            .and_then(|r| r.reads_private)
+            .unwrap_or(risk.reads_private),
+        sends_out: rules.and_then(|r| r.sends_out).unwrap_or(risk.sends_out),
+        rate: rules.and_then(|r| r.rate),
+        risk,
+    }
+}
+
+fn allow_matcher(
+    rule: &AllowRule,
+    tool: &str,
+    schema: &Value,
+    ctx: &PathContext,
+) -> Option<AllowMatcher> {
+    let Some(pattern) = &rule.pattern else {
+        return Some(AllowMatcher {
+            any: true,
+            named: Vec::new(),
+            paths: None,
+            globs: Vec::new(),
+        });
+    };
+    let mut path_rules = Vec::new();
+    let mut globs = Vec::new();
+    for (argument, glob) in pattern {
+        let property = schema
+            .get("properties")
+            .and_then(|p| p.get(argument))
+            .unwrap_or(&Value::Null);
+        if infer_kind(argument, property) == Some(ArgKind::Path) {
+            path_rules.push(ArgRule {
+                argument: Some(argument.clone()),
+                check: Check::PathAllow { glob: glob.clone() },
+            });
+        } else {
+            let matcher = GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .ok()?
+                .compile_matcher();
+            globs.push((argument.clone(), matcher));
+        }
+    }
+    let paths = if path_rules.is_empty() {
+        None
+    } else {
+        let rules = ArgumentRules {
+            rules: path_rules,
+            ..Default::default()
+        };
+        Some(CompiledRules::compile(&rules, tool, schema, ctx.clone()).ok()?)
+    };
+    Some(AllowMatcher {
+        any: false,
+        named: pattern.keys().cloned().collect(),
+        paths,
+        globs,
+    })
+}
+
+/// `Ok(None)` for a server that is not registered.
+fn registered<T>(r: Result<Option<T>>) -> Result<Option<T>> {
+    match r {
+        Err(Error::ServerNotFound(_)) => Ok(None),
+        other => other,
+    }
+}
+
+impl Store {
+    /// The compiled policy a proxy of `server` decides with.
+    /// A server that is not registered has nothing set: the global
+    /// default and risk tiers apply.
+    pub fn policy_snapshot(&self, server: &str) -> Result<PolicySnapshot> {
+        let source = Source {
+            switches: self.tool_policies(server)?,
+            rules: self.all_tool_rules(server)?,
+            allow: self.allow_rules(server)?,
+            tools: self.tools(server)?,
+            server_default: registered(self.server_default(server))?,
+            global_default: self.global_default()?,
+            server_rate: registered(self.server_rate(server))?,
+        };
+        Ok(PolicySnapshot::build(source))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::args::Refusal;
+    use crate::{DataDir, NewServer, Transport};
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&DataDir::at(tmp.path()).unwrap()).unwrap();
+        store
+            .add_server(&NewServer {
+                name: "fs".into(),
+                transport: Transport::stdio("node", ["s.js"]),
+            })
+            .unwrap();
+        (tmp, store)
+    }
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_string()).unwrap()
+    }
+
+    fn decide(store: &Store, tool: &str, args: &str) -> (Decision, Rule) {
+        let v = store
+            .policy_snapshot("fs")
+            .unwrap()
+            .decide(tool, Some(&raw(args)));
+        (v.decision, v.rule)
+    }
+
+    fn path_rules(rules: Vec<ArgRule>, unmatched: Refusal) -> ToolRules {
+        ToolRules {
+            args: ArgumentRules {
+                rules,
+                unmatched,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_apply_under_switches_and_risk_tiers_raise_them() {
+        let (_tmp, mut store) = store();
+        // Nothing set: the tier decides.
+        assert_eq!(
+            decide(&store, "read_file", "{}"),
+            (Decision::Allow, Rule::RiskTier)
+        );
+        assert_eq!(
+            decide(&store, "delete_file", "{}"),
+            (Decision::Ask, Rule::RiskTier)
+        );
+
+        store.set_global_default(Some(Decision::Ask)).unwrap();
+        assert_eq!(
+            decide(&store, "read_file", "{}"),
+            (Decision::Ask, Rule::GlobalDefault)
+        );
+        // The server's default wins over the global one...
+        store
+            .set_server_default("fs", Some(Decision::Allow))
+            .unwrap();
+        assert_eq!(
+            decide(&store, "read_file", "{}"),
+            (Decision::Allow, Rule::ServerDefault)
+        );
+        // ...but a risky tool still asks: defaults never lower the tier's.
+        assert_eq!(
+            decide(&store, "delete_file", "{}"),
+            (Decision::Ask, Rule::RiskTier)
+        );
+        store
+            .set_server_default("fs", Some(Decision::Deny))
+            .unwrap();
+        assert_eq!(
+            decide(&store, "delete_file", "{}"),
+            (Decision::Deny, Rule::ServerDefault)
+        );
+        // The person's switch is above all of them.
+        store
+            .set_tool_policy("fs", "delete_file", Decision::Allow)
+            .unwrap();
+        assert_eq!(
+            decide(&store, "delete_file", "{}"),
+            (Decision::Allow, Rule::ToolSwitch)
+        );
+    }
+
+    #[test]
+    fn a_default_of_deny_hides_every_tool_not_switched_on() {
+        let (_tmp, mut store) = store();
+        assert!(!store.policy_snapshot("fs").unwrap().hides_any());
+        store
+            .set_server_default("fs", Some(Decision::Deny))
+            .unwrap();
+        store
+            .set_tool_policy("fs", "read_file", Decision::Ask)
+            .unwrap();
+        let snap = store.policy_snapshot("fs").unwrap();
+        assert!(snap.hides_any());
+        assert!(snap.hides("list_files"));
+        assert!(!snap.hides("read_file"));
+    }
+
+    #[test]
+    fn argument_rules_deny_or_ask_and_never_relax_the_base() {
+        let (_tmp, mut store) = store();
+        let rules = path_rules(
+            vec![ArgRule {
+                argument: Some("path".into()),
+                check: Check::PathAllow {
+                    glob: "/reports/**".into(),
+                },
+            }],
+            Refusal::Deny,
+        );
+        store.set_tool_rules("fs", "read_file", &rules).unwrap();
+        assert_eq!(
+            decide(&store, "read_file", r#"{"path":"/reports/q4.txt"}"#),
+            (Decision::Allow, Rule::RiskTier)
+        );
+        for attack in [
+            r#"{"path":"/reports/../etc/passwd"}"#,
+            r#"{"path":"/reports/q4.txt; /etc/passwd"}"#,
+            r#"{"path":"/etc/passwd"}"#,
+        ] {
+            let snap = store.policy_snapshot("fs").unwrap();
+            let v = snap.decide("read_file", Some(&raw(attack)));
+            assert_eq!(
+                (v.decision, v.rule),
+                (Decision::Deny, Rule::ArgumentRule),
+                "{attack}"
+            );
+            assert!(v.detail.is_some_and(|d| d.contains("path")), "{attack}");
+        }
+        // A rule that asks turns an allow into an ask.
+        store
+            .set_tool_rules(
+                "fs",
+                "read_file",
+                &path_rules(rules.args.rules.clone(), Refusal::Ask),
+            )
+            .unwrap();
+        assert_eq!(
+            decide(&store, "read_file", r#"{"path":"/etc/hosts"}"#),
+            (Decision::Ask, Rule::ArgumentRule)
+        );
+        // Passing the rules does not make a denied tool callable.
+        store
+            .set_tool_policy("fs", "read_file", Decision::Deny)
+            .unwrap();
+        assert_eq!(
+            decide(&store, "read_file", r#"{"path":"/reports/q4.txt"}"#),
+            (Decision::Deny, Rule::ToolSwitch)
+        );
+    }
+
+    #[test]
+    fn always_allow_rules_match_canonical_paths_only() {
+        let (_tmp, mut store) = store();
+        let pattern: BTreeMap<String, String> =
+            [("path".to_string(), "/tmp/gatehouse-allowed/**".to_string())].into();
+        store
+            .add_allow_rule("fs", "write_file", Some(&pattern), "approval")
+            .unwrap();
+        assert_eq!(
+            decide(
+                &store,
+                "write_file",
+                r#"{"path":"/tmp/gatehouse-allowed/a.txt"}"#
+            ),
+            (Decision::Allow, Rule::AllowRule)
+        );
+        for outside in [
+            r#"{"path":"/tmp/gatehouse-allowed/../../etc/passwd"}"#,
+            r#"{"path":"/etc/passwd"}"#,
+            r#"{}"#,
+        ] {
+            assert_eq!(
+                decide(&store, "write_file", outside),
+                (Decision::Ask, Rule::RiskTier),
+                "{outside}"
+            );
+        }
+        // A rule on a plain argument matches its value by glob, no tricks.
+        let pattern: BTreeMap<String, String> =
+            [("to".to_string(), "*@example.com".to_string())].into();
+        store
+            .add_allow_rule("fs", "send_email", Some(&pattern), "approval")
+            .unwrap();
+        assert_eq!(
+            decide(&store, "send_email", r#"{"to":"ann@example.com"}"#),
+            (Decision::Allow, Rule::AllowRule)
+        );
+        assert_eq!(
+            decide(
+                &store,
+                "send_email",
+                r#"{"to":"ann@example.com; eve@evil.com"}"#
+            )
+            .0,
+            Decision::Ask
+        );
+        // Without a pattern, any arguments.
+        store
+            .add_allow_rule("fs", "delete_file", None, "user")
+            .unwrap();
+        assert_eq!(
+            decide(&store, "delete_file", r#"{"path":"/anything"}"#),
+            (Decision::Allow, Rule::AllowRule)
+        );
+    }
+
+    #[test]
+    fn flow_marks_are_suggested_and_can_be_overridden() {
+        let (_tmp, mut store) = store();
+        let snap = store.policy_snapshot("fs").unwrap();
+        assert_eq!(snap.marks("read_file"), (true, false));
+        assert_eq!(snap.marks("send_email"), (false, true));
+        store
+            .set_tool_rules(
+                "fs",
+                "read_file",
+                &ToolRules {
+                    reads_private: Some(false),
+                    sends_out: Some(true),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            store.policy_snapshot("fs").unwrap().marks("read_file"),
+            (false, true)
+        );
+    }
+
+    #[test]
+    fn rules_that_no_longer_compile_deny_the_tool() {
+        let (_tmp, store) = store();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO tool_rules (server_id, tool, args, updated_at)
+                 SELECT id, 'read_file', ?1, 0 FROM servers WHERE name = 'fs'",
+                [r#"{"rules":[{"kind":"pattern","regex":"(unclosed"}]}"#],
+            )
+            .unwrap();
+        assert_eq!(decide(&store, "read_file", "{}").0, Decision::Deny);
+    }
+}
