@@ -182,9 +182,10 @@ fn connect_then_restore_a_projects_files_is_byte_identical() {
         .stdout(contains("added: local-tools"));
 
     let exe = std::fs::canonicalize(assert_cmd::cargo::cargo_bin("gatehouse")).unwrap();
-    // Every project file but Claude Code's `.mcp.json`, which holds a
-    // plain-text secret whose restore is a question of its own.
+    // Every project file; Claude Code's `.mcp.json` holds a plain-text
+    // secret, which restore puts back only when told to.
     let clients_written = [
+        "claude-code",
         "cursor",
         "vscode",
         "windsurf",
@@ -201,6 +202,7 @@ fn connect_then_restore_a_projects_files_is_byte_identical() {
     }
     let connected = snapshot(&dir);
     for file in [
+        ".mcp.json",
         ".cursor/mcp.json",
         ".vscode/mcp.json",
         ".devin/mcp_config.json",
@@ -227,17 +229,14 @@ fn connect_then_restore_a_projects_files_is_byte_identical() {
         block["mcpServers"]["filesystem"]["args"],
         serde_json::json!(["run", "filesystem"])
     );
-    // Files no connect named are untouched.
-    for file in [".mcp.json", ".env"] {
-        assert_eq!(
-            connected[&dir.join(file)],
-            original[&dir.join(file)],
-            "{file}"
-        );
-    }
+    // The secret went to the keychain; the .env file is not a config.
+    let code = String::from_utf8(connected[&dir.join(".mcp.json")].clone()).unwrap();
+    assert!(!code.contains("patTEST"), "{code}");
+    assert_eq!(connected[&dir.join(".env")], original[&dir.join(".env")]);
 
     for client in clients_written {
         clients(&env, &["restore", client, "--project", dir_text])
+            .arg("--with-secrets")
             .assert()
             .success()
             .stdout(contains("restored"));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{Client, PlainSecret, connect, diff, discover, home_dir, restore};
+use super::{Client, PlainSecret, connect, diff, discover_in, home_dir, restore};
 use crate::{Engine, Error, Result};
 
 /// Which change.
@@ -45,11 +45,19 @@ pub struct ClientChange {
 impl Engine {
     /// Imports the servers of `client`'s configs (see [`super::import`]).
     pub fn clients_import(&self, client: Client) -> Result<Vec<super::import::Imported>> {
-        let home = home_dir()
-            .ok_or_else(|| Error::InvalidSpec("cannot find the home directory".into()))?;
-        let configs: Vec<_> = discover(&home)
+        self.clients_import_in(client, &[])
+    }
+
+    /// [`Engine::clients_import`], also from the configs in the project
+    /// folders `projects` (see [`super::discover_in`]).
+    pub fn clients_import_in(
+        &self,
+        client: Client,
+        projects: &[PathBuf],
+    ) -> Result<Vec<super::import::Imported>> {
+        let configs: Vec<_> = client_configs(client, projects)?
             .into_iter()
-            .filter(|c| c.client == client && c.error.is_none())
+            .filter(|c| c.error.is_none())
             .collect();
         super::import::import(self, &configs)
     }
@@ -63,7 +71,19 @@ impl Engine {
         kind: ChangeKind,
         with_secrets: bool,
     ) -> Result<Vec<ClientChange>> {
-        self.client_change(client, kind, with_secrets, false)
+        self.clients_preview_in(client, kind, with_secrets, &[])
+    }
+
+    /// [`Engine::clients_preview`], also for the configs in the project
+    /// folders `projects`.
+    pub fn clients_preview_in(
+        &self,
+        client: Client,
+        kind: ChangeKind,
+        with_secrets: bool,
+        projects: &[PathBuf],
+    ) -> Result<Vec<ClientChange>> {
+        self.client_change(client, kind, with_secrets, projects, false)
     }
 
     /// Makes the change [`Engine::clients_preview`] showed; the files are
@@ -74,7 +94,19 @@ impl Engine {
         kind: ChangeKind,
         with_secrets: bool,
     ) -> Result<Vec<ClientChange>> {
-        self.client_change(client, kind, with_secrets, true)
+        self.clients_apply_in(client, kind, with_secrets, &[])
+    }
+
+    /// [`Engine::clients_apply`], also for the configs in the project
+    /// folders `projects`.
+    pub fn clients_apply_in(
+        &self,
+        client: Client,
+        kind: ChangeKind,
+        with_secrets: bool,
+        projects: &[PathBuf],
+    ) -> Result<Vec<ClientChange>> {
+        self.client_change(client, kind, with_secrets, projects, true)
     }
 
     fn client_change(
@@ -82,14 +114,10 @@ impl Engine {
         client: Client,
         kind: ChangeKind,
         with_secrets: bool,
+        projects: &[PathBuf],
         apply: bool,
     ) -> Result<Vec<ClientChange>> {
-        let home = home_dir()
-            .ok_or_else(|| Error::InvalidSpec("cannot find the home directory".into()))?;
-        let configs: Vec<_> = discover(&home)
-            .into_iter()
-            .filter(|c| c.client == client)
-            .collect();
+        let configs = client_configs(client, projects)?;
         if configs.is_empty() {
             return Err(Error::InvalidSpec(format!(
                 "no config of {} was found",
@@ -154,6 +182,17 @@ impl Engine {
     }
 }
 
+/// `client`'s configs: the user's, their projects' (those Claude Code knows
+/// and `projects`) and the system's.
+fn client_configs(client: Client, projects: &[PathBuf]) -> Result<Vec<super::ClientConfig>> {
+    let home =
+        home_dir().ok_or_else(|| Error::InvalidSpec("cannot find the home directory".into()))?;
+    Ok(discover_in(&home, projects)?
+        .into_iter()
+        .filter(|c| c.client == client)
+        .collect())
+}
+
 fn summary(
     client: Client,
     path: &std::path::Path,
@@ -196,5 +235,41 @@ pub fn gatehouse_command() -> Result<PathBuf> {
             "the gatehouse command was not found beside {}; install it there to route clients through it",
             exe.display()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DataDir, Keychain};
+
+    #[test]
+    fn every_clients_call_refuses_a_missing_project_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = Engine::open(
+            DataDir::at(tmp.path().join("data")).unwrap(),
+            Box::new(Keychain),
+        )
+        .unwrap();
+        let missing = [tmp.path().join("gone")];
+        let errors = [
+            engine.clients_list_in(&missing).map(drop),
+            engine.clients_import_in(Client::Cursor, &missing).map(drop),
+            engine
+                .clients_preview_in(Client::Cursor, ChangeKind::Connect, false, &missing)
+                .map(drop),
+            engine
+                .clients_apply_in(Client::Cursor, ChangeKind::Restore, false, &missing)
+                .map(drop),
+        ];
+        for error in errors {
+            let error = error.unwrap_err();
+            assert!(matches!(error, Error::InvalidSpec(_)), "{error:?}");
+            assert!(
+                error
+                    .to_string()
+                    .contains(&missing[0].display().to_string())
+            );
+        }
     }
 }
