@@ -1,5 +1,6 @@
 // Which page is shown. UI-only state: it lives in the location hash, so a
-// reload (or a WebDriver test) can open a page directly.
+// reload (or a WebDriver test) can open a page directly. `#/servers/NAME`
+// is the detail page of server NAME, under the Servers entry of the menu.
 
 export const pages = [
   { id: "overview", label: "Overview" },
@@ -13,23 +14,62 @@ export const pages = [
 
 export type PageId = (typeof pages)[number]["id"];
 
-function parse(hash: string): PageId {
-  const id = hash.replace(/^#\/?/, "");
-  return pages.find((p) => p.id === id)?.id ?? "overview";
+/** A place in the app: a page, and for `servers` possibly one server. */
+export interface Route {
+  page: PageId;
+  /** The server whose detail page is open. */
+  server: string | null;
 }
 
+export function parseRoute(hash: string): Route {
+  const [id = "", ...rest] = hash.replace(/^#\/?/, "").split("/");
+  const page = pages.find((p) => p.id === id)?.id ?? "overview";
+  let server: string | null = null;
+  if (page === "servers" && rest.length > 0 && rest.join("/") !== "") {
+    try {
+      server = decodeURIComponent(rest.join("/"));
+    } catch {
+      server = null;
+    }
+  }
+  return { page, server };
+}
+
+/** The hash for `route`, without the leading `#`. */
+export function routeHash({ page, server }: Route): string {
+  return server === null ? `/${page}` : `/${page}/${encodeURIComponent(server)}`;
+}
+
+/** The link to `server`'s detail page. */
+export const serverHref = (server: string) => `#${routeHash({ page: "servers", server })}`;
+
 class Router {
-  current = $state<PageId>(parse(globalThis.location?.hash ?? ""));
+  #route = $state<Route>(parseRoute(globalThis.location?.hash ?? ""));
 
   constructor() {
     globalThis.addEventListener?.("hashchange", () => {
-      this.current = parse(location.hash);
+      this.#route = parseRoute(location.hash);
     });
   }
 
-  go(id: PageId) {
-    this.current = id;
-    if (location.hash !== `#/${id}`) location.hash = `/${id}`;
+  get current(): PageId {
+    return this.#route.page;
+  }
+
+  /** The server whose detail page is open, if one is. */
+  get server(): string | null {
+    return this.#route.server;
+  }
+
+  go(page: PageId, server: string | null = null) {
+    this.#route = { page, server };
+    const hash = routeHash(this.#route);
+    if (location.hash !== `#${hash}`) location.hash = hash;
+  }
+
+  /** Opens `server`'s detail page. */
+  openServer(server: string) {
+    this.go("servers", server);
   }
 }
 

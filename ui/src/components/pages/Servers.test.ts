@@ -49,6 +49,14 @@ describe("Servers page", () => {
     expect(rows[2]).toHaveTextContent("none");
   });
 
+  it("links each server to its detail page", async () => {
+    await renderWith([server("my files")]);
+    expect(screen.getByRole("link", { name: "Open my files" })).toHaveAttribute(
+      "href",
+      "#/servers/my%20files",
+    );
+  });
+
   it("shows an empty state with the CLI hint when there are none", async () => {
     await renderWith([]);
     expect(screen.getByRole("region", { name: "No servers yet" })).toHaveTextContent(
