@@ -5,6 +5,7 @@
 //! instance. Everything that is not a window lives in `gatehouse-engine`.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod approvals;
 mod commands;
 mod events;
 mod tray;
@@ -22,6 +23,7 @@ fn main() {
         }
     };
     let database = engine.data_dir().database();
+    let background = std::env::args().any(|a| a == "--background");
     let instance_id = instance_id(engine.data_dir().root());
 
     tauri::Builder::default()
@@ -34,12 +36,22 @@ fn main() {
         )
         .manage(engine)
         .invoke_handler(commands::handler())
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             tray::install(app.handle())?;
             events::watch_store(app.handle().clone(), database);
+            approvals::start(app.handle())?;
+            // Started by a proxy that needs an approval: the tray and the
+            // popup only.
+            if !background {
+                window::show_main(app.handle());
+            }
             Ok(())
         })
-        .on_window_event(window::hide_on_close)
+        .on_window_event(|window, event| {
+            window::hide_on_close(window, event);
+            approvals::hide_on_close(window, event);
+        })
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed");
 }

@@ -44,6 +44,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     home.mkdir()
     e = dict(os.environ)
     e.update(HOME=str(home), GATEHOUSE_HOME=str(data), XDG_DATA_HOME=str(home / ".local/share"))
+    # A proxy that needs an approval must not start the app on its own in
+    # tests; the approval tests start it themselves.
+    e["GATEHOUSE_APP"] = ""
     return e
 
 

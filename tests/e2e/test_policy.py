@@ -49,7 +49,8 @@ def test_risky_tools_ask_and_the_tiers_are_shown(cli, env):
     assert "delete_file" in tools, "asking tools are listed, unlike denied ones"
     (lookup_err, lookup), (delete_err, delete) = results
     assert not lookup_err and lookup == "gate: a word"
-    assert delete_err and "needs approval" in delete and "risk tier" in delete, delete
+    assert delete_err and "needs the person's approval" in delete and "risk tier" in delete, delete
+    assert "Gatehouse app is not running" in delete, "no app, no waiting: the refusal says why"
 
     shown = {t["name"]: t for t in cli.json("tools", "office")["tools"]}
     assert set(shown) == {"read_file", "send_message", "fetch_url", "lookup", "delete_file"}
@@ -111,7 +112,7 @@ def test_reading_private_data_then_sending_it_out_asks_first(cli, env, tmp_path)
     )
     (first_err, _), (read_err, read), (sent_err, sent), (lookup_err, _) = results
     assert not first_err and not read_err and read == "salary list"
-    assert sent_err and "read private data" in sent and "flow rule" in sent, sent
+    assert sent_err and "read private data" in sent and "sends data out" in sent, sent
     assert not lookup_err, "the flow rule only holds back tools that send data out"
 
     # The rule is per session: a fresh one may send again.

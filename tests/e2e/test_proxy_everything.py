@@ -44,6 +44,10 @@ def everything(cli) -> str:
     """server-everything, registered as `everything`; returns its command."""
     command = _node_bin("mcp-server-everything")
     cli.run("server", "add", "everything", "--", command)
+    # Their risk tiers would ask first ("trigger", "running"): the person
+    # allowed the ones these tests call, as a user of this server would.
+    for tool in ("trigger-long-running-operation", "trigger-sampling-request", "trigger-elicitation-request"):
+        cli.run("policy", "set", "everything", tool, "allow", "--confirm")
     return command
 
 

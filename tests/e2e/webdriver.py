@@ -71,6 +71,13 @@ class Session:
         except (WebDriverError, OSError):
             pass
 
+    def handles(self) -> list[str]:
+        """Every window of the app (the main window, the approval popup)."""
+        return self._cmd("GET", "/window/handles")
+
+    def switch_to(self, handle: str) -> None:
+        self._cmd("POST", "/window", {"handle": handle})
+
     def execute(self, script: str, *args):
         return self._cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 

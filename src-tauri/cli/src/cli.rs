@@ -52,6 +52,9 @@ pub enum Command {
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Calls waiting for your approval: list them, allow or deny one.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +160,37 @@ pub enum PolicyCommand {
         /// Remove the rule with this id.
         #[arg(long)]
         remove: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// The calls waiting, oldest first.
+    List,
+    /// Let a waiting call through.
+    Allow {
+        /// The request's id, from `approvals list`.
+        id: String,
+        /// Also let the tool's later calls in that session through.
+        #[arg(long, conflicts_with = "always")]
+        session: bool,
+        /// Always let the tool through from now on (for arguments matching
+        /// --pattern, if given).
+        #[arg(long)]
+        always: bool,
+        /// With --always: ARG=GLOB the argument must match (repeatable).
+        #[arg(long, value_name = "ARG=GLOB", requires = "always")]
+        pattern: Vec<String>,
+    },
+    /// Refuse a waiting call.
+    Deny {
+        /// The request's id, from `approvals list`.
+        id: String,
+    },
+    /// How long a call waits for an answer before it is denied.
+    Timeout {
+        /// Seconds (the default is 45, below clients' own timeouts).
+        seconds: u32,
     },
 }
 

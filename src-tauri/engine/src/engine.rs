@@ -2,7 +2,7 @@
 //! store and one secret store. Each method is one user-level action; the CLI
 //! prints its result and the app returns it over IPC, so both behave alike.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::{DataDir, Error, NewServer, Result, SecretStore, SecretValue, Server, Store};
 
@@ -11,6 +11,8 @@ pub struct Engine {
     dir: DataDir,
     store: Mutex<Store>,
     secrets: Box<dyn SecretStore>,
+    /// The approval broker, when the app runs one.
+    pub(crate) broker: OnceLock<Arc<crate::approvals::Broker>>,
 }
 
 impl Engine {
@@ -21,6 +23,7 @@ impl Engine {
             dir,
             store: Mutex::new(store),
             secrets,
+            broker: OnceLock::new(),
         })
     }
 

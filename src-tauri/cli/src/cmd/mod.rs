@@ -1,6 +1,7 @@
 //! One function per verb. Each opens what it needs (most verbs never start
 //! an async runtime) and calls into the engine.
 
+mod approvals;
 mod audit;
 mod clients;
 mod policy;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Scan(_) => not_yet("scan"),
         Command::Registry(_) => not_yet("registry"),
         Command::Audit(cmd) => audit::run(cmd, json),
+        Command::Approvals(cmd) => approvals::run(cmd, json),
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use gatehouse_engine::approvals;
 use gatehouse_engine::audit::{self, AuditLog, AuditWriter, redact::Redactor};
 use gatehouse_engine::proxy::{self, Proxy, ProxyConfig, Upstream};
 use gatehouse_engine::{DataDir, Keychain, Store};
@@ -52,6 +53,15 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
         }
     };
     let mut store = store;
+    cfg.approvals = Some(proxy::ApprovalsConfig {
+        socket: approvals::socket_path(dir.root()),
+        // A timeout that cannot be read is the default: the wait stays
+        // bounded either way.
+        timeout: store
+            .approval_timeout()
+            .unwrap_or(approvals::DEFAULT_TIMEOUT),
+        app: desktop_app(),
+    });
     // Records of proxies that died before their writer stored them.
     if let Err(e) = audit::recover_spools(&dir, &mut store) {
         eprintln!("gatehouse: could not import earlier audit records yet: {e}");
@@ -110,6 +120,18 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
         shut_down(child).await;
     }
     Ok(())
+}
+
+/// The desktop app, to start when a call needs approval and no app runs:
+/// `$GATEHOUSE_APP` if set (empty: never start one), else `gatehouse-app`
+/// beside this binary, as the app's packages install them.
+fn desktop_app() -> Option<std::path::PathBuf> {
+    if let Some(app) = std::env::var_os("GATEHOUSE_APP") {
+        return (!app.is_empty()).then(|| app.into());
+    }
+    let exe = std::env::current_exe().ok()?;
+    let beside = exe.with_file_name(format!("gatehouse-app{}", std::env::consts::EXE_SUFFIX));
+    beside.is_file().then_some(beside)
 }
 
 /// The client has gone and the server's stdin is closed: give it a moment

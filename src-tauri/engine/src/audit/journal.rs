@@ -137,6 +137,12 @@ impl AuditLog {
         Ok(())
     }
 
+    /// The redaction every record goes through, for whatever else shows a
+    /// call (the approval popup).
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// Why the database is refusing records, if it is: the proxy then
     /// refuses calls and says why.
     pub fn trouble(&self) -> Option<AuditError> {

@@ -29,6 +29,10 @@ macro_rules! ipc_commands {
             policy_change(server: String, change: $crate::policy::view::PolicyChange) -> ();
             /// What argument rules would make of a call: the editor's live preview.
             policy_preview(server: String, tool: String, rules: $crate::policy::args::ArgumentRules, arguments: String) -> $crate::policy::args::ArgVerdict;
+            /// The calls waiting for the person's approval, oldest first.
+            approvals_pending() -> Vec<$crate::approvals::ApprovalRequest>;
+            /// The person's answer to a waiting call.
+            approvals_decide(id: String, answer: $crate::approvals::Answer) -> $crate::approvals::ApprovalOutcome;
         }
     };
 }
@@ -41,6 +45,8 @@ macro_rules! ipc_events {
         $callback! {
             /// A part of the store changed, in this process or another one.
             store_changed: $crate::Topic;
+            /// The calls waiting for approval changed: the whole queue.
+            approvals_changed: Vec<$crate::approvals::ApprovalRequest>;
         }
     };
 }

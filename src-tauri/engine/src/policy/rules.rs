@@ -111,6 +111,7 @@ pub struct ToolRules {
 #[ts(export)]
 pub struct AllowRule {
     /// Its id, to remove it.
+    #[ts(type = "number")]
     pub id: i64,
     /// The tool.
     pub tool: String,
@@ -158,6 +159,43 @@ fn rate_of(max: Option<i64>, window: Option<i64>) -> Option<RateLimit> {
 const GLOBAL_DEFAULT: &str = "policy.default";
 
 impl Store {
+    /// A setting's value, if set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Sets (or with `None` removes) a setting.
+    pub fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => self.conn().execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value <> excluded.value",
+                params![key, v],
+            )?,
+            None => self
+                .conn()
+                .execute("DELETE FROM settings WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    /// How long a call waits for the person's approval.
+    pub fn approval_timeout(&self) -> Result<Duration> {
+        match self.setting(crate::approvals::TIMEOUT_SETTING)? {
+            None => Ok(crate::approvals::DEFAULT_TIMEOUT),
+            Some(v) => v.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+                Error::InvalidSpec(format!(
+                    "the approval timeout in the store ({v:?}) is not a number of seconds"
+                ))
+            }),
+        }
+    }
+
     /// The decision for tools of every server that nothing else decides;
     /// `None`: the risk tier's default.
     pub fn global_default(&self) -> Result<Option<Decision>> {

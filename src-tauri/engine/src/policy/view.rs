@@ -111,6 +111,7 @@ pub enum PolicyChange {
     /// Remove an "always allow" rule by id.
     RemoveAllowRule {
         /// Its id.
+        #[ts(type = "number")]
         id: i64,
     },
 }

@@ -9,7 +9,30 @@ use serde_json::value::RawValue;
 
 use super::{Call, Proxy, State};
 use crate::Store;
+use crate::approvals::{Answer, ApprovalRequest};
 use crate::policy::{Decision, PolicySnapshot, Rule, Verdict};
+
+/// A request that does not go on at once: refused, or waiting for the
+/// person.
+pub(super) enum Held {
+    /// Answered by Gatehouse.
+    Refused(Refusal),
+    /// A `tools/call` the policy asks about.
+    Asking(Asking),
+}
+
+/// A call waiting for approval, and what its audit record starts from.
+pub(super) struct Asking {
+    pub request: Box<ApprovalRequest>,
+    pub call: Call,
+}
+
+/// What the policy makes of a call.
+enum Judgement {
+    Go,
+    Refuse(String),
+    Ask(Box<ApprovalRequest>),
+}
 
 /// Why a request is not forwarded, and how to answer it.
 pub(super) struct Refusal {
@@ -22,12 +45,9 @@ pub(super) struct Refusal {
 
 impl Proxy {
     /// Decides whether a client request goes to the server. Registers it as
-    /// pending if so; returns the refusal otherwise.
-    pub(super) fn admit_request(
-        &self,
-        msg: &Message<'_>,
-        mut call: Call,
-    ) -> Result<(), Box<Refusal>> {
+    /// pending if so; returns the refusal, or the approval to wait for,
+    /// otherwise.
+    pub(super) fn admit_request(&self, msg: &Message<'_>, mut call: Call) -> Result<(), Box<Held>> {
         let method = msg.method().unwrap_or_default();
         let params = RequestParams::of(msg.params());
         let mut state = self.state();
@@ -70,33 +90,43 @@ impl Proxy {
                 // The database refuses records: calls stop until it takes
                 // them again (the spool keeps what was recorded).
                 let trouble = self.audit.trouble();
-                let refusal = match &**self.policy.load() {
-                    Ok(_) if trouble.is_some() => trouble.map(|trouble| format!(
-                        "Gatehouse refused the call to tool '{name}': {trouble}. Nothing was sent to the server."
+                let judged = match &**self.policy.load() {
+                    Ok(_) if trouble.is_some() => Judgement::Refuse(format!(
+                        "Gatehouse refused the call to tool '{name}': {}. Nothing was sent to the server.",
+                        trouble.map(|t| t.to_string()).unwrap_or_default()
                     )),
                     Ok(policy) => self.judge_call(&mut state, policy, name, params.arguments),
-                    Err(reason) => Some(format!(
+                    Err(reason) => Judgement::Refuse(format!(
                         "Gatehouse refused the call to tool '{name}' because it cannot read its policy: {reason}. Nothing was sent to the server."
                     )),
                 };
-                if let Some(reason) = refusal {
-                    return Err(Box::new(Refusal {
-                        code: INTERNAL_ERROR,
-                        reason,
-                        call,
-                        as_tool_result: true,
-                    }));
+                match judged {
+                    Judgement::Go => {}
+                    Judgement::Refuse(reason) => {
+                        return Err(Box::new(Held::Refused(Refusal {
+                            code: INTERNAL_ERROR,
+                            reason,
+                            call,
+                            as_tool_result: true,
+                        })));
+                    }
+                    // A server that is down cannot take the call anyway:
+                    // say so rather than ask.
+                    Judgement::Ask(request) if state.upstream_down.is_none() => {
+                        return Err(Box::new(Held::Asking(Asking { request, call })));
+                    }
+                    Judgement::Ask(_) => {}
                 }
             }
             _ => {}
         }
         if let Some(down) = &state.upstream_down {
-            return Err(Box::new(Refusal {
+            return Err(Box::new(Held::Refused(Refusal {
                 code: INTERNAL_ERROR,
                 reason: down.clone(),
                 call,
                 as_tool_result: false,
-            }));
+            })));
         }
         if let Some(id) = msg.id() {
             state.pending.insert(IdKey::of(id), call);
@@ -105,14 +135,14 @@ impl Proxy {
     }
 
     /// The policy's verdict on a call, then the flow rule and the rate
-    /// limits; `None` if the call may go on, else why not.
+    /// limits: go on, refuse (and why), or ask the person.
     fn judge_call(
         &self,
         state: &mut State,
         policy: &PolicySnapshot,
         tool: &str,
         arguments: Option<&RawValue>,
-    ) -> Option<String> {
+    ) -> Judgement {
         let mut verdict = policy.decide(tool, arguments);
         let (reads_private, sends_out) = policy.marks(tool);
         if verdict.decision == Decision::Allow && sends_out && state.read_private {
@@ -124,16 +154,89 @@ impl Proxy {
                 )),
             };
         }
-        if verdict.decision != Decision::Allow {
-            return Some(self.refusal_text(tool, &verdict));
+        let session_allowed =
+            verdict.decision == Decision::Ask && state.session_allowed.contains(tool);
+        match verdict.decision {
+            Decision::Allow => {}
+            Decision::Ask if session_allowed => {}
+            Decision::Deny => return Judgement::Refuse(self.refusal_text(tool, &verdict)),
+            Decision::Ask => {
+                return match &self.cfg.approvals {
+                    Some(approvals) => Judgement::Ask(Box::new(self.approval_request(
+                        state,
+                        policy,
+                        tool,
+                        arguments,
+                        &verdict,
+                        approvals.timeout,
+                    ))),
+                    None => Judgement::Refuse(self.refusal_text(tool, &verdict)),
+                };
+            }
         }
         if let Some(exceeded) = self.take_rate(state, policy, tool) {
-            return Some(exceeded);
+            return Judgement::Refuse(exceeded);
         }
         if reads_private {
             state.read_private = true;
         }
-        None
+        Judgement::Go
+    }
+
+    /// What the popup shows for a call the policy asks about.
+    fn approval_request(
+        &self,
+        state: &mut State,
+        policy: &PolicySnapshot,
+        tool: &str,
+        arguments: Option<&RawValue>,
+        verdict: &Verdict,
+        timeout: std::time::Duration,
+    ) -> ApprovalRequest {
+        state.approvals_asked += 1;
+        let risk = policy.risk(tool);
+        // Redacted first, then pretty-printed for the person.
+        let arguments = arguments
+            .map(|a| self.audit.redactor().json(a.get()))
+            .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| "{}".to_string());
+        ApprovalRequest {
+            id: format!("{}-{}", self.cfg.session, state.approvals_asked),
+            server: self.cfg.server.to_string(),
+            tool: tool.to_string(),
+            client: state.client.as_deref().map(str::to_string),
+            session: self.cfg.session.to_string(),
+            arguments,
+            rule: verdict.rule.describe().to_string(),
+            detail: verdict.detail.clone(),
+            risk: risk.tier.as_str().to_string(),
+            reasons: risk.reasons.into_iter().map(|r| r.message).collect(),
+            requested_at: crate::now_micros(),
+            timeout_secs: u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// After the person allowed a call: "allow for this session" is
+    /// remembered, the rate limits are counted, and a read of private data
+    /// noted for the flow rule. `Err` with the refusal if a rate limit is
+    /// reached.
+    pub(super) fn approved(&self, tool: &str, answer: &Answer) -> Result<(), String> {
+        let mut state = self.state();
+        if *answer == Answer::AllowSession {
+            state.session_allowed.insert(tool.to_string());
+        }
+        let policy = self.policy.load();
+        let Ok(policy) = &**policy else {
+            return Ok(());
+        };
+        if let Some(exceeded) = self.take_rate(&mut state, policy, tool) {
+            return Err(exceeded);
+        }
+        if policy.marks(tool).0 {
+            state.read_private = true;
+        }
+        Ok(())
     }
 
     /// Counts the call against the tool's and the server's rate limits;
@@ -196,7 +299,7 @@ impl Proxy {
                 format!("the tool '{tool}' of server '{server}' is denied by {by}")
             }
             (_, detail) => format!(
-                "the tool '{tool}' of server '{server}' needs approval ({}), and approvals are not available in this version of Gatehouse",
+                "the tool '{tool}' of server '{server}' needs approval ({}), and this proxy has no way to ask",
                 match detail {
                     Some(detail) => format!("{detail}; asked by {by}"),
                     None => format!("asked by {by}"),

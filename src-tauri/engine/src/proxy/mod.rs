@@ -20,6 +20,7 @@
 
 mod admission;
 mod answers;
+mod asking;
 mod framing;
 mod message;
 mod relay;
@@ -71,6 +72,20 @@ pub struct ProxyConfig {
     /// first rate-limited call). Without one, rate-limited calls are
     /// refused.
     pub database: Option<std::path::PathBuf>,
+    /// Where to ask the person about calls the policy asks about. Without
+    /// it, such calls are refused.
+    pub approvals: Option<ApprovalsConfig>,
+}
+
+/// How a proxy asks the person.
+#[derive(Debug, Clone)]
+pub struct ApprovalsConfig {
+    /// The broker's socket (see `approvals::socket_path`).
+    pub socket: std::path::PathBuf,
+    /// How long a call waits for an answer before it is denied.
+    pub timeout: Duration,
+    /// The desktop app, started in the background when no broker answers.
+    pub app: Option<std::path::PathBuf>,
 }
 
 impl ProxyConfig {
@@ -83,6 +98,7 @@ impl ProxyConfig {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_hint: String::new(),
             database: None,
+            approvals: None,
         }
     }
 }
@@ -119,6 +135,10 @@ struct State {
     rates: Option<crate::Store>,
     /// A hash of the last `tools/list` result recorded in the store.
     tools_hash: Option<u64>,
+    /// Tools the person allowed "for this session".
+    session_allowed: std::collections::HashSet<String>,
+    /// Approval requests made so far, for their ids.
+    approvals_asked: u64,
 }
 
 /// What the audit record of one client message starts from: the request
@@ -132,6 +152,9 @@ struct Call {
     time: i64,
     /// Monotonic time of arrival, for the latency.
     received: Instant,
+    /// How the person answered, when the call was asked about: recorded
+    /// with its outcome.
+    approval: Option<String>,
 }
 
 impl Call {
@@ -143,6 +166,7 @@ impl Call {
             arguments: None,
             time,
             received,
+            approval: None,
         }
     }
 }

@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{Mutex as AsyncMutex, Notify};
 
-use super::admission::Refusal;
+use super::admission::{Held, Refusal};
 use super::answers::Outcome;
+use super::asking::Waiting;
 use super::framing::{Frame, LineReader};
 use super::message::{
     self, INTERNAL_ERROR, INVALID_REQUEST, IdKey, Invalid, Kind, Message, PARSE_ERROR,
@@ -78,11 +80,16 @@ impl Proxy {
                 (None, None)
             }
         };
+        // The server's stdin: written by the client pump, and by approvals
+        // as they are granted.
+        let writer = AsyncMutex::new(writer);
+        let (held, waiting) = tokio::sync::mpsc::unbounded_channel();
         {
-            let client = self.pump_client(client_in, writer, &out);
+            let client = self.pump_client(client_in, &writer, held, &out);
             let server = self.pump_upstream(reader, &out);
             let notify = self.notify_list_changed(&policy_changed, &out);
-            tokio::pin!(client, server, notify);
+            let approvals = self.run_approvals(waiting, &writer, &out);
+            tokio::pin!(client, server, notify, approvals);
 
             // A finished future must not be polled again: each branch is
             // guarded by whether it completed.
@@ -92,6 +99,7 @@ impl Proxy {
                     _ = &mut client => break,
                     _ = &mut server, if !server_done => server_done = true,
                     _ = &mut notify => {}
+                    _ = &mut approvals => {}
                 }
             }
             // The client has gone; the server's stdin is closed. Let it
@@ -120,7 +128,8 @@ impl Proxy {
     async fn pump_client<CR, W, UW>(
         &self,
         client_in: CR,
-        mut upstream: Option<BufWriter<UW>>,
+        upstream: &AsyncMutex<Option<BufWriter<UW>>>,
+        held: UnboundedSender<Waiting>,
         out: &Outbox<W>,
     ) where
         CR: AsyncRead + Unpin,
@@ -161,23 +170,35 @@ impl Proxy {
                 }
             };
             if kind == Kind::Request
-                && let Err(refusal) = self.admit_request(&msg, call)
+                && let Err(held_back) = self.admit_request(&msg, call)
             {
-                let Refusal {
-                    code,
-                    reason,
-                    call,
-                    as_tool_result,
-                } = *refusal;
                 let id = msg.id().map(IdKey::of);
-                if as_tool_result {
-                    self.deny_call(out, id.as_ref(), call, reason).await;
-                } else {
-                    self.refuse(out, id.as_ref(), code, call, &reason).await;
+                match *held_back {
+                    Held::Refused(Refusal {
+                        code,
+                        reason,
+                        call,
+                        as_tool_result,
+                    }) => {
+                        if as_tool_result {
+                            self.deny_call(out, id.as_ref(), call, reason).await;
+                        } else {
+                            self.refuse(out, id.as_ref(), code, call, &reason).await;
+                        }
+                    }
+                    // Waits on its own task; the next message goes on.
+                    Held::Asking(asking) => {
+                        let _ = held.send(Waiting {
+                            line: line.to_vec(),
+                            id,
+                            asking,
+                        });
+                    }
                 }
                 continue;
             }
-            if let Some(w) = upstream.as_mut() {
+            let mut writer = upstream.lock().await;
+            if let Some(w) = writer.as_mut() {
                 let sent = async {
                     w.write_all(line).await?;
                     w.write_all(b"\n").await?;
@@ -188,13 +209,13 @@ impl Proxy {
                 }
                 .await;
                 if let Err(e) = sent {
-                    upstream = None;
+                    *writer = None;
                     self.upstream_gone(&format!("the server stopped reading its input ({e})"));
                 }
             }
         }
         // Closing the server's stdin asks it to exit.
-        if let Some(mut w) = upstream {
+        if let Some(mut w) = upstream.lock().await.take() {
             let _ = w.shutdown().await;
         }
     }
@@ -253,7 +274,7 @@ impl Proxy {
                 .and_then(|id| self.state().pending.remove(&IdKey::of(id))),
             Kind::Request | Kind::Notification => None,
         };
-        let Some(call) = call else {
+        let Some(mut call) = call else {
             return Some(Cow::Borrowed(line));
         };
         let mut body = Cow::Borrowed(line);
@@ -285,13 +306,16 @@ impl Proxy {
             _ => {}
         }
         let rpc_error = msg.error().map(|e| e.get().to_string());
+        let approval = call.approval.take();
         let outcome = Outcome {
             decision: if rpc_error.is_some() {
                 AuditDecision::Error
+            } else if approval.is_some() {
+                AuditDecision::Asked
             } else {
                 AuditDecision::Allowed
             },
-            reason: None,
+            reason: approval,
             result_size: body.len(),
             is_error,
             rpc_error,
@@ -311,11 +335,14 @@ impl Proxy {
     }
 
     /// Remembers the tools a `tools/list` result names, in the store, for
-    /// risk tiers and the app: on a thread, and only when the list differs
-    /// from the last one this proxy saw (a hash of the bytes tells).
+    /// risk tiers and the app, and decides with them from now on: the
+    /// snapshot is rebuilt before the list reaches the client, so no call
+    /// the client makes after listing is judged by the tool's name alone.
+    /// Only when the list differs from the last one this proxy saw (a hash
+    /// of the bytes tells): once per session, typically.
     fn note_tools(&self, msg: &Message<'_>) -> &Self {
         use std::hash::{Hash, Hasher};
-        let (Some(result), Some(database)) = (msg.result(), self.cfg.database.clone()) else {
+        let (Some(result), Some(database)) = (msg.result(), self.cfg.database.as_deref()) else {
             return self;
         };
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -328,15 +355,17 @@ impl Proxy {
             }
             state.tools_hash = Some(hash);
         }
-        let raw = result.get().to_string();
-        let server = self.cfg.server.to_string();
-        let _ = std::thread::Builder::new()
-            .name("tools-record".into())
-            .spawn(move || {
-                if let Err(e) = record_listing(&database, &server, &raw) {
-                    eprintln!("gatehouse: could not record the tools of '{server}': {e}");
+        let server = &*self.cfg.server;
+        match record_listing(database, server, result.get()) {
+            Ok(snapshot) => {
+                if self.policy.load().is_ok() {
+                    self.policy.store(std::sync::Arc::new(Ok(snapshot)));
                 }
-            });
+            }
+            // The store's trouble reaches the policy through its watcher,
+            // which fails closed; the tier from the name applies meanwhile.
+            Err(e) => eprintln!("gatehouse: could not record the tools of '{server}': {e}"),
+        }
         self
     }
 
@@ -440,9 +469,14 @@ fn server_message_unusable(invalid: Invalid) -> String {
     }
 }
 
-/// Stores the tools of one `tools/list` result. A page of a longer list
-/// (one with `nextCursor`) adds and updates; a whole list also replaces.
-fn record_listing(database: &std::path::Path, server: &str, result: &str) -> crate::Result<()> {
+/// Stores the tools of one `tools/list` result (a page of a longer list,
+/// one with `nextCursor`, adds and updates; a whole list also replaces),
+/// and returns the server's policy snapshot with them.
+fn record_listing(
+    database: &std::path::Path,
+    server: &str,
+    result: &str,
+) -> crate::Result<crate::PolicySnapshot> {
     let listed: serde_json::Value = serde_json::from_str(result)
         .map_err(|e| crate::Error::InvalidSpec(format!("unreadable tool list: {e}")))?;
     let tools: Vec<(String, String)> = listed["tools"]
@@ -457,7 +491,9 @@ fn record_listing(database: &std::path::Path, server: &str, result: &str) -> cra
     let whole = listed
         .get("nextCursor")
         .is_none_or(serde_json::Value::is_null);
-    crate::Store::open_path(database)?.record_tools(server, &tools, whole)
+    let mut store = crate::Store::open_path(database)?;
+    store.record_tools(server, &tools, whole)?;
+    store.policy_snapshot(server)
 }
 
 /// What becomes of a `tools/list` result.

@@ -66,9 +66,8 @@ const deleteFile = tool("delete_file", {
   ],
 });
 
-// The engine sends the id as a JSON number; the binding types it bigint.
 const allowRule: AllowRule = {
-  id: 7 as unknown as bigint,
+  id: 7,
   tool: "read_file",
   pattern: { path: "/reports/**" },
   origin: "approval",

@@ -8,7 +8,7 @@ export type AllowRule = {
 /**
  * Its id, to remove it.
  */
-id: bigint, 
+id: number, 
 /**
  * The tool.
  */

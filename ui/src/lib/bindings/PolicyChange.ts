@@ -50,4 +50,4 @@ pattern: { [key in string]: string } | null, } | { "change": "remove_allow_rule"
 /**
  * Its id.
  */
-id: bigint, };
+id: number, };
