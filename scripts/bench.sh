@@ -3,7 +3,9 @@
 #   1. the embedded proxy against a direct connection (bench/: proxy-bench);
 #   2. exec-and-exit time of the lean CLI (hyperfine);
 #   3. sizes and linked libraries of the release `gatehouse` and `gatehouse-app`;
-#   4. what one audit commit costs on this disk, without the proxy (SQLite).
+#   4. what one audit commit costs on this disk, without the proxy (SQLite);
+#   5. approvals: a call the policy asks about to the popup on screen, and
+#      the answer to the call reaching the server (bench/approvals/).
 #
 # Usage: scripts/bench.sh [--quick] [--no-app] [-- PROXY-BENCH-ARGS...]
 #   --quick   small counts: checks that everything runs, numbers are rough
@@ -94,6 +96,20 @@ step "binary sizes" bash -c "REL='$REL' bins='$bins'; $(declare -f sizes); sizes
 if command -v python3 >/dev/null; then
   step "audit commit cost (SQLite alone)" bash -c \
     'python3 bench/python/sqlite_commit.py "${TMPDIR:-/tmp}" | tee "'"$OUT"'/sqlite.md"'
+fi
+
+# 5. Approvals: request to popup visible, answer to call forwarded (the
+# release app under Xvfb; needs python-xlib to see the window mapped).
+if [ "$app" = 1 ]; then
+  "$GATEHOUSE_VENV/bin/python" -c 'import Xlib' 2>/dev/null \
+    || "$GATEHOUSE_VENV/bin/pip" install -q python-xlib
+  approval_runs=30
+  [ "$quick" = 1 ] && approval_runs=5
+  step "approvals (popup and answer latency)" bash -c \
+    'xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session -- "$0" bench/approvals/bench.py \
+       --gatehouse "$1/gatehouse" --app "$1/gatehouse-app" --runs "$2" --json "$3/approvals.json" \
+       2> "$3/approvals.log" | tee "$3/approvals.md"' \
+    "$GATEHOUSE_VENV/bin/python" "$REL" "$approval_runs" "$OUT"
 fi
 
 echo

@@ -7,12 +7,17 @@ proxy with no app to ask."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from conftest import _wait_for_app_exit, app_binary
 from webdriver import ELEMENT
 
 OFFICE = str(Path(__file__).parent / "servers" / "office.py")
@@ -181,3 +186,52 @@ def test_without_the_app_the_call_is_refused_at_once_with_how_to_approve(cli, en
     broken = dict(env, GATEHOUSE_APP="/nonexistent/gatehouse-app")
     [(err, text)] = Call(cli, broken, [("lookup", {"word": "gate"})]).run_now()
     assert err and "/nonexistent/gatehouse-app" in text, text
+
+
+def test_a_proxy_starts_the_app_in_the_background_when_it_must_ask(cli, env):
+    """No app is running: the proxy starts it (tray only) and asks it."""
+    if not os.environ.get("DISPLAY"):
+        raise AssertionError("no X display: run the E2E tests under Xvfb (the test command does)")
+    _office(cli)
+    cli.run("policy", "set", "office", "lookup", "ask")
+    # With its main window hidden, the app also notifies: watch the session
+    # bus for the notification call (there is no notification daemon here).
+    monitor = subprocess.Popen(
+        ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    call = Call(cli, dict(env, GATEHOUSE_APP=str(app_binary())), [("lookup", {"word": "gate"})])
+    call.start()
+    try:
+
+        def pending():
+            listed = cli.run("approvals", "list", "--json", check=False)
+            return listed.returncode == 0 and json.loads(listed.stdout)
+
+        found = _poll(pending, timeout=60, what="the request in the app the proxy started")
+        assert [p["tool"] for p in found] == ["lookup"]
+        # Started in the background: tray and popup, no main window.
+        procs = subprocess.run(["pgrep", "-af", "gatehouse-app"], capture_output=True, text=True).stdout
+        assert "--background" in procs, procs
+        cli.run("approvals", "allow", found[0]["id"])
+        [(err, text)] = call.outcome()
+        assert not err and text == "gate: a word"
+    finally:
+        subprocess.run(["pkill", "-f", str(app_binary())])
+        _wait_for_app_exit(str(app_binary()))
+        monitor.terminate()
+    seen = monitor.communicate(timeout=10)[0]
+    assert "Gatehouse: approval needed" in seen and "lookup" in seen, seen
+
+
+def _poll(predicate, timeout: float, what: str):
+    """Polls `predicate` (a test helper) until it returns a truthy value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -303,3 +303,45 @@ fn a_system_wide_file_is_listed_read_only_and_left_alone() {
         assert_eq!(std::fs::read(&system).unwrap(), before);
     }
 }
+
+#[test]
+fn connect_leaves_a_known_project_alone_unless_it_is_named() {
+    let env = Env::fresh();
+    let dir = project(&env);
+    let dir_text = dir.to_str().unwrap();
+    // Claude Code knows the project: its files are listed and imported...
+    std::fs::write(
+        env.home.join(".claude.json"),
+        serde_json::json!({"projects": {dir_text: {"allowedTools": []}}}).to_string(),
+    )
+    .unwrap();
+    clients(&env, &["import", "cursor"]).assert().success();
+    let original = snapshot(&dir);
+
+    // ...but not rewritten by a connect that did not name it: such files
+    // are often committed and shared.
+    let out = clients(&env, &["connect", "cursor", "--json"])
+        .assert()
+        .success();
+    let report: Vec<Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let project_file = report
+        .iter()
+        .find(|v| v["path"].as_str().unwrap().starts_with(dir_text))
+        .unwrap();
+    assert_eq!(project_file["status"], "skipped");
+    assert!(
+        project_file["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--project {dir_text}")),
+        "{project_file}"
+    );
+    assert_eq!(snapshot(&dir), original);
+
+    // Named, it is connected.
+    clients(&env, &["connect", "cursor", "--project", dir_text])
+        .assert()
+        .success()
+        .stdout(contains("connected"));
+    assert_ne!(snapshot(&dir), original);
+}

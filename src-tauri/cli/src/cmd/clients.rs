@@ -449,7 +449,10 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
     let mut views = Vec::new();
     for config in &configs {
         let mut view = WriteView::new(config);
-        if let Some(why) = config.read_only() {
+        let left_alone = config
+            .read_only()
+            .or_else(|| config.shared_project(&args.target.projects.projects));
+        if let Some(why) = left_alone {
             view.status = "skipped";
             view.warnings.push(why);
             views.push(view);

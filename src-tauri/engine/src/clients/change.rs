@@ -132,7 +132,13 @@ impl Engine {
             if let Some(error) = config.error {
                 return Err(Error::InvalidSpec(error));
             }
-            if let Some(why) = config.read_only() {
+            let left_alone = match kind {
+                ChangeKind::Connect => config
+                    .read_only()
+                    .or_else(|| config.shared_project(projects)),
+                ChangeKind::Restore => config.read_only(),
+            };
+            if let Some(why) = left_alone {
                 changes.push(summary(client, &config.path, "", "", Vec::new(), vec![why]));
                 continue;
             }

@@ -187,6 +187,28 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// Why connect leaves this file alone unless its project was named: a
+    /// project's file is often committed and shared with a team, and
+    /// connect would write this machine's path to `gatehouse` into it. Files
+    /// of projects Claude Code merely knows about are listed, imported and
+    /// restored, but connected only when asked for (`--project DIR`).
+    pub fn shared_project(&self, named: &[PathBuf]) -> Option<String> {
+        let ConfigSource::Project { dir } = &self.source else {
+            return None;
+        };
+        let asked = named
+            .iter()
+            .any(|n| n == dir || std::fs::canonicalize(n).ok().as_deref() == Some(dir.as_path()));
+        (!asked).then(|| {
+            format!(
+                "{} belongs to the project {}, whose files are often shared; connect it by naming the project (`--project {}`)",
+                self.path.display(),
+                dir.display(),
+                dir.display()
+            )
+        })
+    }
+
     /// Why Gatehouse must leave this file as it is, if it must: a
     /// system-wide file belongs to the machine's administrator.
     pub fn read_only(&self) -> Option<String> {

@@ -347,3 +347,54 @@ describe("Restoring a client", () => {
     );
   });
 });
+
+describe("Moving plain-text secrets to the keychain", () => {
+  it("imports the client's servers, then previews the connect that takes them out of the file", async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "clients_list") return [cursor];
+      if (cmd === "clients_import")
+        return [
+          {
+            server: "github",
+            outcome: "added",
+            sources: [],
+            secrets_moved: ["GITHUB_TOKEN"],
+            secrets_needed: [],
+          },
+        ];
+      if (cmd === "clients_preview" || cmd === "clients_apply")
+        return [
+          {
+            client: "cursor",
+            path: "/home/me/.cursor/mcp.json",
+            changes: true,
+            diff: '-      "env": { "GITHUB_TOKEN": "•••" }\n+      "args": ["run", "github"]\n',
+            not_imported: [],
+            warnings: [],
+            secrets: [],
+          },
+        ];
+    });
+    render(Clients, { clients: new ClientsStore(tauriBackend) });
+    const section = await screen.findByRole("region", { name: "Cursor" });
+    const note = within(section).getByRole("note");
+    expect(note).toHaveTextContent("1 server has a secret written in this file.");
+    await fireEvent.click(within(note).getByRole("button", { name: "Move to the keychain…" }));
+
+    const diff = await screen.findByLabelText("Changes to /home/me/.cursor/mcp.json");
+    expect(diff).toHaveTextContent('"run", "github"');
+    expect(calls.map(([c]) => c)).toEqual(
+      expect.arrayContaining(["clients_import", "clients_preview"]),
+    );
+    expect(calls.map(([c]) => c)).not.toContain("clients_apply");
+    await fireEvent.click(screen.getByRole("button", { name: "Connect" }));
+    await waitFor(() =>
+      expect(calls).toContainEqual([
+        "clients_apply",
+        { client: "cursor", kind: "connect", with_secrets: false },
+      ]),
+    );
+  });
+});
