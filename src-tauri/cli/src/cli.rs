@@ -354,10 +354,16 @@ pub enum RegistryCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List audit records, newest first.
-    List(AuditFilter),
+    List {
+        #[command(flatten)]
+        filter: AuditFilter,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Check the tamper-evident chain; exit 1 if it is broken.
     Verify,
-    /// Export audit records.
+    /// Export the audit records a filter matches, newest first.
     Export {
         /// Output format.
         #[arg(long, value_enum)]
@@ -365,9 +371,15 @@ pub enum AuditCommand {
         /// Write here instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        filter: AuditFilter,
+        /// At most this many records (default: all).
+        #[arg(long)]
+        limit: Option<u32>,
     },
 }
 
+/// The filter flags `audit list` and `audit export` share.
 #[derive(Debug, Args)]
 pub struct AuditFilter {
     /// Only this server.
@@ -379,12 +391,19 @@ pub struct AuditFilter {
     /// Only this decision: allowed, denied, asked or error.
     #[arg(long)]
     pub decision: Option<String>,
+    /// Only this client.
+    #[arg(long)]
+    pub client: Option<String>,
     /// Only records at or after this time (RFC 3339).
     #[arg(long)]
     pub since: Option<String>,
-    /// At most this many records.
-    #[arg(long, default_value_t = 100)]
-    pub limit: u32,
+    /// Only records before this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only records whose arguments, reason or error contain every word of
+    /// this text (the last word may be the start of one).
+    #[arg(long)]
+    pub search: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -2,6 +2,7 @@
 //! data directory per test, and the real OS keychain (the test command runs
 //! them inside a D-Bus session with an unlocked gnome-keyring).
 
+mod audit;
 mod clients;
 mod clients_connect;
 mod clients_projects;

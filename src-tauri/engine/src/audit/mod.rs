@@ -11,20 +11,22 @@
 //! ([`recover_spools`]). Each record carries a per-session number, so one
 //! imported twice is stored once.
 
+mod export;
 mod journal;
 mod query;
 pub mod redact;
 mod writer;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use export::{CSV_HEADER, ExportError, ExportFormat};
 pub use journal::{AuditLog, recover_spools};
-pub use query::{AuditEntry, AuditFilter};
+pub use query::{AuditEntry, AuditFilter, AuditPage, MAX_PAGE};
 pub use writer::{AuditError, AuditWriter, Receipt};
 
 /// How a request was decided, as the audit log and its readers name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum AuditDecision {

@@ -33,6 +33,9 @@ macro_rules! ipc_commands {
             approvals_pending() -> Vec<$crate::approvals::ApprovalRequest>;
             /// The person's answer to a waiting call.
             approvals_decide(id: String, answer: $crate::approvals::Answer) -> $crate::approvals::ApprovalOutcome;
+            /// One page of the audit history, newest first: the records a filter
+            /// (and full-text search) matches below the `before` cursor.
+            audit_search(filter: $crate::audit::AuditFilter) -> $crate::audit::AuditPage;
         }
     };
 }

@@ -178,4 +178,35 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER settings_deleted AFTER DELETE ON settings
         BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'policies'; END;
     "#,
+    // 5: audit search. Full text over the redacted arguments, the reason
+    // and the JSON-RPC error (an external-content FTS5 index over `audit`,
+    // kept in step by triggers and filled from the rows already there), and
+    // indexes for the filters the history browser pages by, newest first.
+    r#"
+    CREATE VIRTUAL TABLE audit_fts USING fts5 (
+        arguments, reason, rpc_error,
+        content = 'audit', content_rowid = 'id'
+    );
+    INSERT INTO audit_fts (rowid, arguments, reason, rpc_error)
+        SELECT id, arguments, reason, rpc_error FROM audit;
+    CREATE TRIGGER audit_fts_inserted AFTER INSERT ON audit BEGIN
+        INSERT INTO audit_fts (rowid, arguments, reason, rpc_error)
+            VALUES (new.id, new.arguments, new.reason, new.rpc_error);
+    END;
+    CREATE TRIGGER audit_fts_deleted AFTER DELETE ON audit BEGIN
+        INSERT INTO audit_fts (audit_fts, rowid, arguments, reason, rpc_error)
+            VALUES ('delete', old.id, old.arguments, old.reason, old.rpc_error);
+    END;
+    -- Records are not edited, but an edit must not leave the index stale.
+    CREATE TRIGGER audit_fts_updated AFTER UPDATE OF arguments, reason, rpc_error ON audit BEGIN
+        INSERT INTO audit_fts (audit_fts, rowid, arguments, reason, rpc_error)
+            VALUES ('delete', old.id, old.arguments, old.reason, old.rpc_error);
+        INSERT INTO audit_fts (rowid, arguments, reason, rpc_error)
+            VALUES (new.id, new.arguments, new.reason, new.rpc_error);
+    END;
+    CREATE INDEX audit_by_tool ON audit (tool, id);
+    CREATE INDEX audit_by_decision ON audit (decision, id);
+    CREATE INDEX audit_by_client ON audit (client, id);
+    CREATE INDEX audit_by_time ON audit (time);
+    "#,
 ];

@@ -4,6 +4,8 @@ import type { ApprovalOutcome } from "./ApprovalOutcome";
 import type { ApprovalRequest } from "./ApprovalRequest";
 import type { ArgVerdict } from "./ArgVerdict";
 import type { ArgumentRules } from "./ArgumentRules";
+import type { AuditFilter } from "./AuditFilter";
+import type { AuditPage } from "./AuditPage";
 import type { ChangeKind } from "./ChangeKind";
 import type { Client } from "./Client";
 import type { ClientChange } from "./ClientChange";
@@ -41,6 +43,8 @@ export type Commands = {
   approvals_pending: { args: Record<string, never>; result: Array<ApprovalRequest> };
   /** The person's answer to a waiting call. */
   approvals_decide: { args: { id: string; answer: Answer }; result: ApprovalOutcome };
+  /** One page of the audit history, newest first: the records a filter (and full-text search) matches below the `before` cursor. */
+  audit_search: { args: { filter: AuditFilter }; result: AuditPage };
 };
 
 /** Every event Rust pushes to the UI, with its payload. */
