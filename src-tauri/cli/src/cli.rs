@@ -363,6 +363,24 @@ pub enum AuditCommand {
     },
     /// Check the tamper-evident chain; exit 1 if it is broken.
     Verify,
+    /// Show or set how much audit history is kept (and how much of large
+    /// arguments). Applied by `audit prune`.
+    Retention {
+        /// Keep this many days of records; 0 keeps everything.
+        #[arg(long)]
+        days: Option<u32>,
+        /// Delete the oldest records while the database is larger than
+        /// this many MiB; 0 removes the cap.
+        #[arg(long)]
+        max_mb: Option<u64>,
+        /// Store arguments longer than this many bytes as a preview of this
+        /// length, with the full text's size and SHA-256.
+        #[arg(long)]
+        preview_bytes: Option<usize>,
+    },
+    /// Delete the records retention no longer keeps, now. The chain stays
+    /// verifiable: the last deleted record's hash becomes its anchor.
+    Prune,
     /// Export the audit records a filter matches, newest first.
     Export {
         /// Output format.

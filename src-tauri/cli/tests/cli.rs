@@ -3,6 +3,7 @@
 //! them inside a D-Bus session with an unlocked gnome-keyring).
 
 mod audit;
+mod audit_chain;
 mod clients;
 mod clients_connect;
 mod clients_projects;

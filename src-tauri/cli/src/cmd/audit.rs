@@ -12,7 +12,13 @@ use crate::output;
 pub fn run(cmd: AuditCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::List { filter, limit } => list(filter, limit, json),
-        AuditCommand::Verify => super::not_yet("audit verify"),
+        AuditCommand::Verify => super::audit_chain::verify(json),
+        AuditCommand::Retention {
+            days,
+            max_mb,
+            preview_bytes,
+        } => super::audit_chain::retention(days, max_mb, preview_bytes, json),
+        AuditCommand::Prune => super::audit_chain::prune(json),
         AuditCommand::Export {
             format,
             out,

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod audit_chain;
 mod clients;
 mod policy;
 mod run;

@@ -11,6 +11,7 @@
 //! ([`recover_spools`]). Each record carries a per-session number, so one
 //! imported twice is stored once.
 
+pub(crate) mod chain;
 mod export;
 mod journal;
 mod query;
@@ -20,6 +21,9 @@ mod writer;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use chain::{
+    ChainBreak, ChainReport, DEFAULT_PREVIEW_BYTES, DEFAULT_RETENTION_DAYS, PruneReport, Retention,
+};
 pub use export::{CSV_HEADER, ExportError, ExportFormat};
 pub use journal::{AuditLog, recover_spools};
 pub use query::{AuditEntry, AuditFilter, AuditPage, MAX_PAGE};

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, mpsc};
 
-use rusqlite::{Connection, params};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, params_from_iter};
 use tokio::sync::oneshot;
 
-use super::AuditRecord;
 use super::redact::Redactor;
+use super::{AuditRecord, chain};
 use crate::{Error, Result, Store};
 
 /// Most records committed in one transaction.
@@ -266,8 +267,11 @@ fn commit(
 }
 
 /// Stores `records` in one transaction, redacted by `redactor` if given
-/// (records from a proxy's [`super::AuditLog`] already are). A record whose
-/// `(session, seq)` is already stored is skipped.
+/// (records from a proxy's [`super::AuditLog`] already are), and links each
+/// into the hash chain (see [`super::chain`]). A record whose
+/// `(session, seq)` is already stored is skipped. Arguments longer than the
+/// preview setting are stored as a preview (a JSON string of their first
+/// bytes) with the full text's size and SHA-256.
 pub(super) fn insert_all<'a>(
     conn: &mut Connection,
     redactor: Option<&Redactor>,
@@ -277,34 +281,86 @@ pub(super) fn insert_all<'a>(
         let text = text.as_deref()?;
         Some(redactor.map_or(Cow::Borrowed(text), |r| Cow::Owned(r.json(text))))
     };
+    // IMMEDIATE: the write lock is taken before the chain's head is read,
+    // so no other process can link a record to the same head.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO audit (time, session, client, server, method, tool, arguments,
-                                decision, reason, result_size, is_error, rpc_error, latency_us, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
+        let preview = chain::preview_bytes(&tx)?;
+        let mut head = chain::head(&tx)?;
+        let start = head;
+        let mut buf = Vec::with_capacity(512);
+        let mut insert = tx.prepare_cached(concat!(
+            "INSERT OR IGNORE INTO audit (",
+            chain::content_columns!(),
+            ", prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        ))?;
         for r in records {
             let reason = r.reason.as_deref().map(|t| match redactor {
                 Some(redactor) => Cow::Owned(redactor.text(t)),
                 None => Cow::Borrowed(t),
             });
-            insert.execute(params![
-                r.time,
-                &*r.session,
-                r.client.as_deref(),
-                &*r.server,
-                r.method,
-                r.tool,
-                json(&r.arguments),
-                r.decision.as_str(),
-                reason,
-                r.result_size,
-                r.is_error,
-                json(&r.rpc_error),
-                r.latency_us,
-                r.seq,
-            ])?;
+            let (arguments, arguments_size, arguments_hash) = match json(&r.arguments) {
+                Some(full) if full.len() > preview => {
+                    let size = full.len() as i64;
+                    let hash = chain::sha256(full.as_bytes());
+                    let mut end = preview;
+                    while !full.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    // Still JSON, so readers that parse arguments can.
+                    let text = serde_json::Value::from(&full[..end]).to_string();
+                    (Some(Cow::Owned(text)), Some(size), Some(hash))
+                }
+                other => (other, None, None),
+            };
+            let rpc_error = json(&r.rpc_error);
+            let text =
+                |t: Option<&'a str>| t.map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes()));
+            let int = |i: Option<i64>| i.map_or(ValueRef::Null, ValueRef::Integer);
+            let fields: [ValueRef<'_>; chain::CONTENT_LEN] = [
+                ValueRef::Integer(r.time),
+                ValueRef::Text(r.session.as_bytes()),
+                text(r.client.as_deref()),
+                ValueRef::Text(r.server.as_bytes()),
+                text(r.method.as_deref()),
+                text(r.tool.as_deref()),
+                arguments
+                    .as_deref()
+                    .map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
+                int(arguments_size),
+                arguments_hash
+                    .as_ref()
+                    .map_or(ValueRef::Null, |h| ValueRef::Blob(h)),
+                ValueRef::Text(r.decision.as_str().as_bytes()),
+                reason
+                    .as_deref()
+                    .map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
+                int(r.result_size),
+                int(r.is_error.map(i64::from)),
+                rpc_error
+                    .as_deref()
+                    .map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
+                ValueRef::Integer(r.latency_us),
+                int(r.seq),
+            ];
+            let hash = chain::record_hash(&mut buf, &head.hash, &fields);
+            let inserted = insert.execute(params_from_iter(
+                fields
+                    .iter()
+                    .copied()
+                    .chain([ValueRef::Blob(&head.hash), ValueRef::Blob(&hash)])
+                    .map(ToSqlOutput::Borrowed),
+            ))?;
+            if inserted == 1 {
+                head = chain::Head {
+                    id: tx.last_insert_rowid(),
+                    hash,
+                };
+            }
+        }
+        if head != start {
+            chain::set_head(&tx, &head)?;
         }
     }
     tx.commit()

@@ -209,4 +209,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_client ON audit (client, id);
     CREATE INDEX audit_by_time ON audit (time);
     "#,
+    // 6: tamper evidence. Each record carries the SHA-256 of its content
+    // and of the record before it (`prev_hash`), a chain across every
+    // proxy process; `audit_chain` keeps the chain's head (so a truncated
+    // tail shows) and the anchor left by retention (the hash of the last
+    // record it deleted, where verification starts). Large arguments are
+    // stored as a preview with the full text's size and hash. Records
+    // already stored are chained in code by the migration's transaction
+    // (`audit::chain::seal`), since SQL has no SHA-256.
+    r#"
+    ALTER TABLE audit ADD COLUMN arguments_size INTEGER;  -- bytes of the full arguments, when only a preview is stored
+    ALTER TABLE audit ADD COLUMN arguments_hash BLOB;     -- SHA-256 of the full arguments, likewise
+    ALTER TABLE audit ADD COLUMN prev_hash BLOB;
+    ALTER TABLE audit ADD COLUMN hash BLOB;
+    CREATE TABLE audit_chain (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        head_id      INTEGER NOT NULL DEFAULT 0,  -- the last chained record (0: none yet)
+        head_hash    BLOB NOT NULL,               -- its hash
+        anchor_id    INTEGER NOT NULL DEFAULT 0,  -- the last record retention deleted (0: none)
+        anchor_hash  BLOB NOT NULL,               -- its hash: the first kept record's prev_hash
+        pruned       INTEGER NOT NULL DEFAULT 0,  -- records retention deleted, in all
+        pruned_at    INTEGER                      -- when it last did
+    ) STRICT;
+    INSERT INTO audit_chain (id, head_hash, anchor_hash) VALUES (1, zeroblob(32), zeroblob(32));
+    "#,
 ];

@@ -112,6 +112,8 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     for step in &migrations::MIGRATIONS[current as usize..] {
         tx.execute_batch(step)?;
     }
+    // Records stored before the audit chain existed join it here.
+    crate::audit::chain::seal(&tx)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())

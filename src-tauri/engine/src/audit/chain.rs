@@ -1,0 +1,863 @@
+//! Tamper evidence: a SHA-256 hash chain through every audit record.
+//!
+//! Each record stores `hash` = SHA-256 over a canonical encoding of its
+//! stored content ([`content_columns!`]) and `prev_hash`, the hash of the
+//! record before it in id order. The chain spans every proxy process: the
+//! writer reads the chain's head after `BEGIN IMMEDIATE`, so two processes
+//! never link to the same record. The `audit_chain` row keeps the head
+//! (updated in the same transaction as the records), so a truncated tail
+//! shows, and the anchor retention leaves behind (the hash of the last
+//! record it deleted), where [`Store::audit_verify`] starts. The first
+//! record's `prev_hash` is 32 zero bytes.
+//!
+//! This makes edits evident, not impossible: someone who can write the
+//! database can also rebuild the whole chain. It catches a record edited,
+//! deleted, reordered or cut off by anyone who does not.
+
+use std::fmt;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Result, Store};
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// Separates this encoding from any other use of SHA-256 (and versions it).
+const DOMAIN: &[u8] = b"gatehouse-audit-v1\0";
+
+/// The stored columns a record's hash covers, in the order they are
+/// encoded. The writer inserts exactly these (then `prev_hash, hash`).
+macro_rules! content_columns {
+    () => {
+        "time, session, client, server, method, tool, arguments, arguments_size, arguments_hash, \
+         decision, reason, result_size, is_error, rpc_error, latency_us, seq"
+    };
+}
+pub(super) use content_columns;
+
+/// How many columns [`content_columns!`] names.
+pub(super) const CONTENT_LEN: usize = 16;
+
+/// Setting: days of audit history to keep; `0` keeps everything.
+pub const RETENTION_DAYS_KEY: &str = "audit.retention_days";
+/// Setting: the size (MiB) the database may reach before the oldest records
+/// go; absent or `0`: no cap.
+pub const RETENTION_MAX_MB_KEY: &str = "audit.retention_max_mb";
+/// Setting: arguments longer than this many bytes are stored as a preview
+/// of this length, with the full text's size and hash.
+pub const PREVIEW_BYTES_KEY: &str = "audit.preview_bytes";
+
+/// Days kept when nothing is set.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// Preview length when nothing is set.
+pub const DEFAULT_PREVIEW_BYTES: usize = 4096;
+
+/// Hashes one record's content after `prev`. `buf` is scratch space, reused
+/// so that hashing a million records allocates once.
+pub(super) fn record_hash(buf: &mut Vec<u8>, prev: &Hash, fields: &[ValueRef<'_>]) -> Hash {
+    buf.clear();
+    buf.extend_from_slice(DOMAIN);
+    buf.extend_from_slice(prev);
+    for field in fields {
+        // A type tag, then a fixed-width value or a length-prefixed one: no
+        // two different rows encode alike.
+        match *field {
+            ValueRef::Null => buf.push(0),
+            ValueRef::Integer(i) => {
+                buf.push(1);
+                buf.extend_from_slice(&i.to_le_bytes());
+            }
+            ValueRef::Real(f) => {
+                buf.push(2);
+                buf.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                buf.push(if matches!(field, ValueRef::Text(_)) {
+                    3
+                } else {
+                    4
+                });
+                buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+                buf.extend_from_slice(bytes);
+            }
+        }
+    }
+    Sha256::digest(&buf[..]).into()
+}
+
+/// SHA-256 of `bytes`.
+pub(super) fn sha256(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+/// The last record of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Head {
+    pub id: i64,
+    pub hash: Hash,
+}
+
+/// Reads the chain's head; call inside the write transaction.
+pub(super) fn head(conn: &Connection) -> rusqlite::Result<Head> {
+    conn.query_row(
+        "SELECT head_id, head_hash FROM audit_chain WHERE id = 1",
+        [],
+        |r| {
+            Ok(Head {
+                id: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        },
+    )
+}
+
+/// Moves the chain's head; call in the transaction that added the records.
+pub(super) fn set_head(conn: &Connection, head: &Head) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE audit_chain SET head_id = ?1, head_hash = ?2 WHERE id = 1")?
+        .execute(params![head.id, head.hash])?;
+    Ok(())
+}
+
+/// Chains every record after the head, in id order: the records stored
+/// before the chain existed, when the migration that adds it runs (inside
+/// its transaction). Returns how many were chained.
+pub(crate) fn seal(conn: &Connection) -> rusqlite::Result<u64> {
+    let mut head = head(conn)?;
+    let mut select = conn.prepare(concat!(
+        "SELECT id, ",
+        content_columns!(),
+        " FROM audit WHERE id > ?1 ORDER BY id"
+    ))?;
+    let mut update = conn.prepare("UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE id = ?1")?;
+    let mut rows = select.query([head.id])?;
+    let mut buf = Vec::with_capacity(512);
+    let mut sealed = 0;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let fields: [ValueRef<'_>; CONTENT_LEN] =
+            std::array::from_fn(|i| row.get_ref_unwrap(i + 1));
+        let hash = record_hash(&mut buf, &head.hash, &fields);
+        update.execute(params![id, head.hash, hash])?;
+        head = Head { id, hash };
+        sealed += 1;
+    }
+    if sealed > 0 {
+        set_head(conn, &head)?;
+    }
+    Ok(sealed)
+}
+
+/// Where the chain is broken: the first problem [`Store::audit_verify`]
+/// found, walking in id order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum ChainBreak {
+    /// The record's content no longer matches its hash: it was edited.
+    Edited {
+        /// The record.
+        id: i64,
+    },
+    /// The record does not follow the one before it (`previous`, or the
+    /// start of the log when `None`): records between them were deleted, or
+    /// records were moved.
+    Unlinked {
+        /// The record.
+        id: i64,
+        /// The record before it, if any.
+        previous: Option<i64>,
+    },
+    /// The record carries no hash: it was put in behind Gatehouse's back.
+    Unsealed {
+        /// The record.
+        id: i64,
+    },
+    /// The log ends before the chain's head: its last records were deleted.
+    Truncated {
+        /// The last record there is, if any.
+        last: Option<i64>,
+        /// The last record the chain recorded.
+        head: i64,
+    },
+}
+
+impl fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChainBreak::Edited { id } => write!(
+                f,
+                "record {id} was edited: its content no longer matches its hash"
+            ),
+            ChainBreak::Unlinked {
+                id,
+                previous: Some(p),
+            } => write!(
+                f,
+                "record {id} does not follow record {p}: records between them were deleted, or records were reordered"
+            ),
+            ChainBreak::Unlinked { id, previous: None } => write!(
+                f,
+                "record {id} does not follow the start of the log: earlier records were deleted, or records were reordered"
+            ),
+            ChainBreak::Unsealed { id } => {
+                write!(f, "record {id} has no hash: it was added outside Gatehouse")
+            }
+            ChainBreak::Truncated {
+                last: Some(last),
+                head,
+            } => write!(
+                f,
+                "the log ends at record {last} but its chain ends at record {head}: the last records were deleted"
+            ),
+            ChainBreak::Truncated { last: None, head } => write!(
+                f,
+                "the log is empty but its chain ends at record {head}: the records were deleted"
+            ),
+        }
+    }
+}
+
+/// What [`Store::audit_verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    /// Records checked (up to the first break).
+    pub records: u64,
+    /// The first and last record checked.
+    pub first_id: Option<i64>,
+    /// See `first_id`.
+    pub last_id: Option<i64>,
+    /// The last record retention deleted, where the chain starts.
+    pub anchor_id: Option<i64>,
+    /// Records retention deleted, in all.
+    pub pruned: u64,
+    /// The first problem, if the chain is broken.
+    pub broken: Option<ChainBreak>,
+}
+
+impl ChainReport {
+    /// Whether every record is as it was written.
+    pub fn intact(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+/// How much audit history is kept, and how much of large arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Retention {
+    /// Records older than this many days are deleted; `None` keeps them.
+    pub days: Option<u32>,
+    /// Once the database is larger than this many MiB, the oldest records
+    /// are deleted; `None`: no cap.
+    pub max_mb: Option<u64>,
+    /// Arguments longer than this are stored as a preview of this many
+    /// bytes, plus the full text's size and SHA-256.
+    pub preview_bytes: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            days: Some(DEFAULT_RETENTION_DAYS),
+            max_mb: None,
+            preview_bytes: DEFAULT_PREVIEW_BYTES,
+        }
+    }
+}
+
+/// What [`Store::audit_prune`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// Records deleted now.
+    pub deleted: u64,
+    /// The last record deleted (now the anchor), if any.
+    pub anchor_id: Option<i64>,
+}
+
+/// The preview length set in `conn`'s settings (or the default).
+pub(super) fn preview_bytes(conn: &Connection) -> rusqlite::Result<usize> {
+    Ok(setting(conn, PREVIEW_BYTES_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_PREVIEW_BYTES))
+}
+
+fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
+}
+
+impl Store {
+    /// Walks the audit chain in id order, recomputing each record's hash,
+    /// and reports the first record that is edited, missing or out of
+    /// place, or a missing tail. Reads one consistent snapshot.
+    pub fn audit_verify(&self) -> Result<ChainReport> {
+        let tx = self.conn().unchecked_transaction()?;
+        let (head_id, head_hash, anchor_id, anchor_hash, pruned) = tx.query_row(
+            "SELECT head_id, head_hash, anchor_id, anchor_hash, pruned FROM audit_chain WHERE id = 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Hash>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Hash>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            },
+        )?;
+        let mut report = ChainReport {
+            records: 0,
+            first_id: None,
+            last_id: None,
+            anchor_id: (anchor_id != 0).then_some(anchor_id),
+            pruned: pruned as u64,
+            broken: None,
+        };
+        let mut select = tx.prepare(concat!(
+            "SELECT id, prev_hash, hash, ",
+            content_columns!(),
+            " FROM audit ORDER BY id"
+        ))?;
+        let mut rows = select.query([])?;
+        let mut buf = Vec::with_capacity(512);
+        let mut prev = anchor_hash;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let broken = match (row.get_ref(1)?, row.get_ref(2)?) {
+                (ValueRef::Blob(stored_prev), ValueRef::Blob(stored)) => {
+                    if stored_prev != prev {
+                        Some(ChainBreak::Unlinked {
+                            id,
+                            previous: report.last_id,
+                        })
+                    } else {
+                        let fields: [ValueRef<'_>; CONTENT_LEN] =
+                            std::array::from_fn(|i| row.get_ref_unwrap(i + 3));
+                        let hash = record_hash(&mut buf, &prev, &fields);
+                        if hash[..] != *stored {
+                            Some(ChainBreak::Edited { id })
+                        } else {
+                            prev = hash;
+                            None
+                        }
+                    }
+                }
+                _ => Some(ChainBreak::Unsealed { id }),
+            };
+            if broken.is_some() {
+                report.broken = broken;
+                return Ok(report);
+            }
+            report.records += 1;
+            report.first_id.get_or_insert(id);
+            report.last_id = Some(id);
+        }
+        let last = report.last_id.unwrap_or(anchor_id);
+        if last != head_id || prev != head_hash {
+            report.broken = Some(ChainBreak::Truncated {
+                last: report.last_id,
+                head: head_id,
+            });
+        }
+        Ok(report)
+    }
+
+    /// The audit retention and preview settings.
+    pub fn audit_retention(&self) -> Result<Retention> {
+        let defaults = Retention::default();
+        let number = |key: &str| -> Result<Option<u64>> {
+            Ok(self.setting(key)?.and_then(|v| v.trim().parse().ok()))
+        };
+        Ok(Retention {
+            days: match number(RETENTION_DAYS_KEY)? {
+                None => defaults.days,
+                Some(0) => None,
+                Some(d) => Some(d.min(u32::MAX as u64) as u32),
+            },
+            max_mb: number(RETENTION_MAX_MB_KEY)?.filter(|&m| m > 0),
+            preview_bytes: number(PREVIEW_BYTES_KEY)?
+                .map_or(defaults.preview_bytes, |b| b as usize),
+        })
+    }
+
+    /// Saves the audit retention and preview settings.
+    pub fn set_audit_retention(&mut self, retention: &Retention) -> Result<()> {
+        let days = retention.days.unwrap_or(0).to_string();
+        self.set_setting(RETENTION_DAYS_KEY, Some(&days))?;
+        let max_mb = retention.max_mb.map(|m| m.to_string());
+        self.set_setting(RETENTION_MAX_MB_KEY, max_mb.as_deref())?;
+        self.set_setting(
+            PREVIEW_BYTES_KEY,
+            Some(&retention.preview_bytes.to_string()),
+        )?;
+        Ok(())
+    }
+
+    /// Applies retention as of `now` (microseconds since the epoch): deletes
+    /// the oldest records up to the first one younger than the retention
+    /// period, and more while the database is over its size cap, leaving
+    /// the hash of the last one deleted as the chain's anchor so that
+    /// verification still passes. The newest record is always kept (record
+    /// ids must keep rising for the chain's head to name the end). The size
+    /// cap is met approximately: the database's live pages over its record
+    /// count estimate the bytes a record takes.
+    pub fn audit_prune(&mut self, now: i64) -> Result<PruneReport> {
+        let retention = self.audit_retention()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let head = head(&tx)?;
+        let mut cut = 0; // records with a smaller id go
+        if let Some(days) = retention.days {
+            let cutoff = now.saturating_sub(i64::from(days) * 86_400 * 1_000_000);
+            let first_kept: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM audit WHERE time >= ?1 ORDER BY id LIMIT 1",
+                    [cutoff],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            cut = cut.max(first_kept.unwrap_or(head.id));
+        }
+        if let Some(max_mb) = retention.max_mb {
+            let cap = max_mb.saturating_mul(1024 * 1024) as i64;
+            let pragma = |name: &str| -> rusqlite::Result<i64> {
+                tx.pragma_query_value(None, name, |r| r.get(0))
+            };
+            let live = (pragma("page_count")? - pragma("freelist_count")?) * pragma("page_size")?;
+            if live > cap {
+                let count: i64 = tx.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?;
+                if count > 0 {
+                    let per_record = (live / count).max(1);
+                    let excess = (live - cap + per_record - 1) / per_record;
+                    let first_kept: Option<i64> = tx
+                        .query_row(
+                            "SELECT id FROM audit ORDER BY id LIMIT 1 OFFSET ?1",
+                            [excess],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    cut = cut.max(first_kept.unwrap_or(head.id));
+                }
+            }
+        }
+        let cut = cut.min(head.id);
+        let anchor: Option<(i64, Hash)> = tx
+            .query_row(
+                "SELECT id, hash FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+                [cut],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((anchor_id, anchor_hash)) = anchor else {
+            return Ok(PruneReport {
+                deleted: 0,
+                anchor_id: None,
+            });
+        };
+        let deleted = tx.execute("DELETE FROM audit WHERE id <= ?1", [anchor_id])? as u64;
+        tx.execute(
+            "UPDATE audit_chain SET anchor_id = ?1, anchor_hash = ?2, pruned = pruned + ?3,
+                                    pruned_at = ?4 WHERE id = 1",
+            params![anchor_id, anchor_hash, deleted as i64, now],
+        )?;
+        tx.commit()?;
+        Ok(PruneReport {
+            deleted,
+            anchor_id: Some(anchor_id),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::DataDir;
+    use crate::audit::writer::insert_all;
+    use crate::audit::{AuditDecision, AuditRecord, AuditWriter};
+
+    const DAY: i64 = 86_400 * 1_000_000;
+
+    fn record(session: &str, seq: i64, time: i64) -> AuditRecord {
+        AuditRecord {
+            time,
+            session: session.into(),
+            client: Some("claude".into()),
+            server: "files".into(),
+            method: Some("tools/call".into()),
+            tool: Some(format!("tool{seq}")),
+            arguments: Some(format!(r#"{{"path":"/tmp/{seq}"}}"#)),
+            decision: AuditDecision::Allowed,
+            reason: None,
+            result_size: Some(10),
+            is_error: Some(false),
+            rpc_error: None,
+            latency_us: 5,
+            seq: Some(seq),
+        }
+    }
+
+    /// A store holding `n` records, one per `time` step from `t0`.
+    fn store_with(n: i64, t0: i64, step: i64) -> (tempfile::TempDir, Store) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path()).unwrap();
+        let mut store = Store::open(&dir).unwrap();
+        let records: Vec<_> = (1..=n).map(|i| record("s", i, t0 + i * step)).collect();
+        insert_all(store.conn_mut(), None, records.iter()).unwrap();
+        (tmp, store)
+    }
+
+    fn broken(store: &Store) -> Option<ChainBreak> {
+        store.audit_verify().unwrap().broken
+    }
+
+    #[test]
+    fn an_untouched_log_verifies_and_counts_every_record() {
+        let (_tmp, store) = store_with(5, 0, 1);
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(
+            (report.records, report.first_id, report.last_id),
+            (5, Some(1), Some(5))
+        );
+    }
+
+    #[test]
+    fn an_empty_log_verifies() {
+        let (_tmp, store) = store_with(0, 0, 1);
+        assert_eq!(store.audit_verify().unwrap().records, 0);
+        assert_eq!(broken(&store), None);
+    }
+
+    #[test]
+    fn a_record_imported_twice_is_chained_once() {
+        let (_tmp, mut store) = store_with(3, 0, 1);
+        let again = record("s", 2, 2);
+        insert_all(store.conn_mut(), None, [&again].into_iter()).unwrap();
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.records, 3);
+    }
+
+    #[test]
+    fn verify_catches_an_edited_field() {
+        for edit in [
+            "UPDATE audit SET decision = 'denied' WHERE id = 3",
+            "UPDATE audit SET arguments = '{}' WHERE id = 3",
+            "UPDATE audit SET client = NULL WHERE id = 3",
+            "UPDATE audit SET time = time + 1 WHERE id = 3",
+            "UPDATE audit SET hash = zeroblob(32) WHERE id = 3",
+        ] {
+            let (_tmp, store) = store_with(5, 0, 1);
+            store.conn().execute_batch(edit).unwrap();
+            assert_eq!(broken(&store), Some(ChainBreak::Edited { id: 3 }), "{edit}");
+        }
+    }
+
+    #[test]
+    fn verify_catches_a_deleted_record() {
+        let (_tmp, store) = store_with(5, 0, 1);
+        store
+            .conn()
+            .execute_batch("DELETE FROM audit WHERE id = 3")
+            .unwrap();
+        let found = broken(&store).unwrap();
+        assert_eq!(
+            found,
+            ChainBreak::Unlinked {
+                id: 4,
+                previous: Some(2)
+            }
+        );
+        assert!(
+            found
+                .to_string()
+                .contains("record 4 does not follow record 2")
+        );
+
+        let (_tmp, store) = store_with(5, 0, 1);
+        store
+            .conn()
+            .execute_batch("DELETE FROM audit WHERE id = 1")
+            .unwrap();
+        assert_eq!(
+            broken(&store),
+            Some(ChainBreak::Unlinked {
+                id: 2,
+                previous: None
+            })
+        );
+    }
+
+    #[test]
+    fn verify_catches_a_reordered_pair() {
+        let (_tmp, store) = store_with(5, 0, 1);
+        store
+            .conn()
+            .execute_batch(
+                "UPDATE audit SET id = 100 WHERE id = 2;
+                 UPDATE audit SET id = 2 WHERE id = 3;
+                 UPDATE audit SET id = 3 WHERE id = 100;",
+            )
+            .unwrap();
+        assert_eq!(
+            broken(&store),
+            Some(ChainBreak::Unlinked {
+                id: 2,
+                previous: Some(1)
+            })
+        );
+    }
+
+    #[test]
+    fn verify_catches_a_truncated_tail() {
+        let (_tmp, store) = store_with(5, 0, 1);
+        store
+            .conn()
+            .execute_batch("DELETE FROM audit WHERE id >= 4")
+            .unwrap();
+        let found = broken(&store).unwrap();
+        assert_eq!(
+            found,
+            ChainBreak::Truncated {
+                last: Some(3),
+                head: 5
+            }
+        );
+        assert!(found.to_string().contains("last records were deleted"));
+
+        let (_tmp, store) = store_with(2, 0, 1);
+        store.conn().execute_batch("DELETE FROM audit").unwrap();
+        assert_eq!(
+            broken(&store),
+            Some(ChainBreak::Truncated {
+                last: None,
+                head: 2
+            })
+        );
+    }
+
+    #[test]
+    fn verify_catches_a_record_added_behind_its_back() {
+        let (_tmp, store) = store_with(2, 0, 1);
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO audit (time, session, server, decision, latency_us)
+                 VALUES (9, 'x', 'files', 'allowed', 1)",
+            )
+            .unwrap();
+        assert_eq!(broken(&store), Some(ChainBreak::Unsealed { id: 3 }));
+    }
+
+    #[test]
+    fn records_stored_before_the_chain_are_sealed_in_order() {
+        let (_tmp, store) = store_with(4, 0, 1);
+        store
+            .conn()
+            .execute_batch(
+                "UPDATE audit SET hash = NULL, prev_hash = NULL;
+                 UPDATE audit_chain SET head_id = 0, head_hash = zeroblob(32);",
+            )
+            .unwrap();
+        assert_eq!(broken(&store), Some(ChainBreak::Unsealed { id: 1 }));
+        assert_eq!(seal(store.conn()).unwrap(), 4);
+        assert_eq!(seal(store.conn()).unwrap(), 0, "sealing twice does nothing");
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.records, 4);
+    }
+
+    #[test]
+    fn retention_by_age_leaves_an_anchor_and_verify_green() {
+        let now = 1_000 * DAY;
+        // Records 1..=10, one a day, the last 10 days before now... and
+        // four of them older than a week.
+        let (_tmp, mut store) = store_with(10, now - 11 * DAY, DAY);
+        let mut retention = store.audit_retention().unwrap();
+        assert_eq!(retention.days, Some(DEFAULT_RETENTION_DAYS));
+        retention.days = Some(7);
+        store.set_audit_retention(&retention).unwrap();
+
+        let pruned = store.audit_prune(now).unwrap();
+        // Record i is at now - (11 - i) days: 1..=3 are older than 7 days.
+        assert_eq!(
+            pruned,
+            PruneReport {
+                deleted: 3,
+                anchor_id: Some(3)
+            }
+        );
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(
+            (
+                report.records,
+                report.first_id,
+                report.anchor_id,
+                report.pruned
+            ),
+            (7, Some(4), Some(3), 3)
+        );
+        assert_eq!(store.audit_prune(now).unwrap().deleted, 0);
+
+        // New records still chain on; tampering after a prune still shows.
+        insert_all(store.conn_mut(), None, [&record("t", 1, now)].into_iter()).unwrap();
+        assert!(store.audit_verify().unwrap().intact());
+        store
+            .conn()
+            .execute_batch("DELETE FROM audit WHERE id = 4")
+            .unwrap();
+        assert_eq!(
+            broken(&store),
+            Some(ChainBreak::Unlinked {
+                id: 5,
+                previous: None
+            })
+        );
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_record_however_old() {
+        let (_tmp, mut store) = store_with(3, 0, 1);
+        let pruned = store.audit_prune(1_000 * DAY).unwrap();
+        assert_eq!(pruned.deleted, 2);
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!((report.records, report.first_id), (1, Some(3)));
+    }
+
+    #[test]
+    fn retention_by_size_deletes_the_oldest_until_under_the_cap() {
+        let now = 10 * DAY;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path()).unwrap();
+        let mut store = Store::open(&dir).unwrap();
+        // About 3 MiB of records: ~1.5 KiB of arguments each.
+        let records: Vec<_> = (1..=2000)
+            .map(|i| AuditRecord {
+                arguments: Some(format!(r#"{{"text":"{}"}}"#, "x".repeat(1500))),
+                ..record("s", i, now)
+            })
+            .collect();
+        insert_all(store.conn_mut(), None, records.iter()).unwrap();
+        store
+            .set_audit_retention(&Retention {
+                days: None,
+                max_mb: Some(1),
+                preview_bytes: DEFAULT_PREVIEW_BYTES,
+            })
+            .unwrap();
+        let pruned = store.audit_prune(now).unwrap();
+        assert!(pruned.deleted > 1000 && pruned.deleted < 2000, "{pruned:?}");
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.records + pruned.deleted, 2000);
+        assert_eq!(report.first_id, pruned.anchor_id.map(|a| a + 1));
+    }
+
+    #[test]
+    fn large_arguments_are_stored_as_a_preview_with_their_size_and_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path()).unwrap();
+        let mut store = Store::open(&dir).unwrap();
+        store
+            .set_audit_retention(&Retention {
+                preview_bytes: 16,
+                ..Retention::default()
+            })
+            .unwrap();
+        let big = format!(r#"{{"text":"é{}"}}"#, "y".repeat(100));
+        let small = r#"{"a":1}"#.to_string();
+        let records = [
+            AuditRecord {
+                arguments: Some(big.clone()),
+                ..record("s", 1, 1)
+            },
+            AuditRecord {
+                arguments: Some(small.clone()),
+                ..record("s", 2, 2)
+            },
+        ];
+        insert_all(store.conn_mut(), None, records.iter()).unwrap();
+        let row = |id: i64| {
+            store
+                .conn()
+                .query_row(
+                    "SELECT arguments, arguments_size, arguments_hash FROM audit WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            r.get::<_, Option<Hash>>(2)?,
+                        ))
+                    },
+                )
+                .unwrap()
+        };
+        let (preview, size, hash) = row(1);
+        let preview: String = serde_json::from_str(&preview).unwrap();
+        assert!(
+            big.starts_with(&preview) && preview.len() <= 16,
+            "{preview}"
+        );
+        assert_eq!(size, Some(big.len() as i64));
+        assert_eq!(hash, Some(sha256(big.as_bytes())));
+        assert_eq!(row(2), (small, None, None));
+        assert!(store.audit_verify().unwrap().intact());
+    }
+
+    #[test]
+    fn two_writers_at_once_make_one_unbroken_chain() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path()).unwrap();
+        Store::open(&dir).unwrap();
+        let writers: Vec<_> = (0..2)
+            .map(|_| AuditWriter::spawn(&dir.database(), None).unwrap())
+            .collect();
+        let receipts: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = writers
+                .iter()
+                .enumerate()
+                .map(|(w, writer)| {
+                    scope.spawn(move || {
+                        let session: Arc<str> = format!("w{w}").into();
+                        (1..=1500)
+                            .map(|i| {
+                                writer.submit(AuditRecord {
+                                    session: session.clone(),
+                                    ..record("", i, i)
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        for receipt in receipts {
+            receipt.blocking_recv().unwrap().unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.records, 3000);
+        // Both writers' batches are interleaved in the one chain.
+        let sessions: i64 = store
+            .conn()
+            .query_row("SELECT count(DISTINCT session) FROM audit", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(sessions, 2);
+    }
+}
