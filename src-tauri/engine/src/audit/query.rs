@@ -240,10 +240,57 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     })
 }
 
+/// Whether `filter` searches text (and so needs the index current).
+fn searches(filter: &AuditFilter) -> bool {
+    filter
+        .search
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty())
+}
+
 impl Store {
+    /// Brings the full-text index up to the newest record: the records
+    /// written since the last search are indexed in one immediate
+    /// transaction (so two processes never index a record twice). Searches
+    /// call it; the app may call it in the background so a search finds the
+    /// index current. Returns how many records it indexed.
+    pub fn audit_index_text(&self) -> Result<u64> {
+        let conn = self.conn();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let indexed = (|| -> Result<u64> {
+            let from: i64 =
+                conn.query_row("SELECT indexed_to FROM audit_fts_state", [], |r| r.get(0))?;
+            let to: i64 =
+                conn.query_row("SELECT coalesce(max(id), 0) FROM audit", [], |r| r.get(0))?;
+            if to <= from {
+                return Ok(0);
+            }
+            let added = conn.execute(
+                "INSERT INTO audit_fts (rowid, arguments, reason, rpc_error)
+                 SELECT id, arguments, reason, rpc_error FROM audit WHERE id > ?1 AND id <= ?2",
+                [from, to],
+            )?;
+            conn.execute("UPDATE audit_fts_state SET indexed_to = ?1", [to])?;
+            Ok(added as u64)
+        })();
+        match indexed {
+            Ok(n) => {
+                conn.execute_batch("COMMIT")?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// Audit records matching `filter`, newest first, at most `filter.limit`
     /// (0: all of them).
     pub fn audit_list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        if searches(filter) {
+            self.audit_index_text()?;
+        }
         let limit = (filter.limit > 0).then_some(filter.limit);
         let (sql, args) = select(self.conn(), filter, limit)?;
         let mut stmt = self.conn().prepare(&sql)?;
@@ -261,6 +308,9 @@ impl Store {
                 "a page holds 1 to {MAX_PAGE} audit records, not {}",
                 filter.limit
             )));
+        }
+        if searches(filter) {
+            self.audit_index_text()?;
         }
         // One more than asked tells whether another page follows.
         let (sql, args) = select(self.conn(), filter, Some(filter.limit + 1))?;
@@ -289,6 +339,9 @@ impl Store {
     where
         E: From<Error>,
     {
+        if searches(filter) {
+            self.audit_index_text()?;
+        }
         let limit = (filter.limit > 0).then_some(filter.limit);
         let (sql, args) = select(self.conn(), filter, limit)?;
         let mut stmt = self.conn().prepare(&sql).map_err(Error::from)?;
@@ -586,6 +639,39 @@ mod tests {
         conn.execute("DELETE FROM audit", []).unwrap();
         assert_eq!(search("beta"), 0);
         // The index holds no stale rows: an integrity check passes.
+        conn.execute(
+            "INSERT INTO audit_fts (audit_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_index_catches_up_on_search_and_skips_rows_deleted_before() {
+        let mut first = record("fs", "read", AuditDecision::Allowed, 1_000);
+        first.arguments = Some(r#"{"path":"/srv/gamma"}"#.into());
+        let mut second = record("fs", "read", AuditDecision::Allowed, 2_000);
+        second.arguments = Some(r#"{"path":"/srv/delta"}"#.into());
+        let (tmp, store, _w) = store_with(vec![first, second]).await;
+        let conn = rusqlite::Connection::open(DataDir::at(tmp.path()).unwrap().database()).unwrap();
+        let indexed_to = || -> i64 {
+            conn.query_row("SELECT indexed_to FROM audit_fts_state", [], |r| r.get(0))
+                .unwrap()
+        };
+        // Written, not yet indexed: the writer no longer tokenises.
+        assert_eq!(indexed_to(), 0);
+        // A record deleted before it was indexed leaves the index alone.
+        conn.execute("DELETE FROM audit WHERE arguments LIKE '%delta%'", [])
+            .unwrap();
+        let found = store
+            .audit_search(&page(AuditFilter {
+                search: Some("gamma".into()),
+                ..Default::default()
+            }))
+            .unwrap();
+        assert_eq!(found.entries.len(), 1);
+        assert!(indexed_to() > 0);
+        assert_eq!(store.audit_index_text().unwrap(), 0, "nothing new to index");
         conn.execute(
             "INSERT INTO audit_fts (audit_fts) VALUES ('integrity-check')",
             [],
