@@ -220,30 +220,10 @@ fn write_plan(plan: &Plan, data: &DataDir, hook: Hook<'_>) -> Result<Option<Reco
 /// values, arguments and URLs findings flag), for whatever shows the text
 /// to hide them. Empty when the text does not parse.
 pub fn secret_values(client: Client, text: &str) -> Vec<String> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out: Vec<String> = Vec::new();
-    for entry in super::parse(client, body).unwrap_or_default() {
-        for finding in super::findings::entry_findings(&entry) {
-            if finding.rule != super::FindingRule::PlaintextSecret {
-                continue;
-            }
-            let field = finding.field.as_deref().unwrap_or_default();
-            let value = if let Some(k) = field.strip_prefix("env.") {
-                entry.env.get(k).cloned()
-            } else if let Some(k) = field.strip_prefix("headers.") {
-                entry.headers.get(k).cloned()
-            } else if let Some(i) = field.strip_prefix("args.") {
-                i.parse::<usize>()
-                    .ok()
-                    .and_then(|i| entry.args.get(i).cloned())
-            } else if field == "url" {
-                entry.url.clone()
-            } else {
-                None
-            };
-            out.extend(value.filter(|v| !v.is_empty()));
-        }
-    }
+    let mut out: Vec<String> = super::secrets_back::plain_secrets(client, text)
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect();
     out.sort_by_key(|v| std::cmp::Reverse(v.len()));
     out.dedup();
     out

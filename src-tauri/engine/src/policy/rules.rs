@@ -199,30 +199,12 @@ impl Store {
     /// The decision for tools of every server that nothing else decides;
     /// `None`: the risk tier's default.
     pub fn global_default(&self) -> Result<Option<Decision>> {
-        let value: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [GLOBAL_DEFAULT],
-                |r| r.get(0),
-            )
-            .optional()?;
-        parse_decision(value)
+        parse_decision(self.setting(GLOBAL_DEFAULT)?)
     }
 
     /// Sets (or with `None` clears) the global default.
     pub fn set_global_default(&mut self, decision: Option<Decision>) -> Result<()> {
-        match decision_text(decision) {
-            Some(d) => self.conn().execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value <> excluded.value",
-                params![GLOBAL_DEFAULT, d],
-            )?,
-            None => self
-                .conn()
-                .execute("DELETE FROM settings WHERE key = ?1", [GLOBAL_DEFAULT])?,
-        };
-        Ok(())
+        self.set_setting(GLOBAL_DEFAULT, decision_text(decision))
     }
 
     /// The decision for `server`'s tools that nothing more specific decides.
