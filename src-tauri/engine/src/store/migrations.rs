@@ -260,4 +260,55 @@ pub(super) const MIGRATIONS: &[&str] = &[
             VALUES (new.id, new.arguments, new.reason, new.rpc_error);
     END;
     "#,
+    // 8: alert rules. `alerts` holds what the rules raised, each with the
+    // ids of the audit records that triggered it (kept after retention
+    // deletes the records); `alert_state` is the evaluation's cursor over
+    // `audit` and the rules' streaks, so a restart neither loses a streak
+    // nor raises an alert twice. It starts at the newest record: history
+    // from before the rules existed raises nothing. `alert_domains` is
+    // every domain each tool's URL arguments have targeted; `alert_mutes`
+    // the rules the person silenced. The 'alerts' topic tells the app.
+    r#"
+    CREATE TABLE alerts (
+        id         INTEGER PRIMARY KEY,
+        rule       TEXT NOT NULL,
+        raised_at  INTEGER NOT NULL,  -- microseconds since the epoch
+        time       INTEGER NOT NULL,  -- the last triggering record's time
+        server     TEXT,
+        session    TEXT,
+        tool       TEXT,
+        summary    TEXT NOT NULL,
+        records    TEXT NOT NULL,     -- JSON array of audit ids
+        acked_at   INTEGER
+    ) STRICT;
+    CREATE INDEX alerts_open ON alerts (id) WHERE acked_at IS NULL;
+    CREATE TABLE alert_state (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        evaluated_to  INTEGER NOT NULL,            -- every record with id <= this was evaluated
+        state         TEXT NOT NULL DEFAULT '{}'   -- JSON: the rules' streaks
+    ) STRICT;
+    INSERT INTO alert_state (id, evaluated_to) SELECT 1, coalesce(max(id), 0) FROM audit;
+    CREATE TABLE alert_domains (
+        server      TEXT NOT NULL,
+        tool        TEXT NOT NULL,
+        domain      TEXT NOT NULL,
+        first_seen  INTEGER NOT NULL,  -- the audit record's id
+        PRIMARY KEY (server, tool, domain)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE alert_mutes (
+        rule      TEXT PRIMARY KEY,
+        muted_at  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO revisions (topic, rev) VALUES ('alerts', 0);
+    CREATE TRIGGER alerts_inserted AFTER INSERT ON alerts
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'alerts'; END;
+    CREATE TRIGGER alerts_updated AFTER UPDATE ON alerts
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'alerts'; END;
+    CREATE TRIGGER alerts_deleted AFTER DELETE ON alerts
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'alerts'; END;
+    CREATE TRIGGER alert_mutes_inserted AFTER INSERT ON alert_mutes
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'alerts'; END;
+    CREATE TRIGGER alert_mutes_deleted AFTER DELETE ON alert_mutes
+        BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'alerts'; END;
+    "#,
 ];
