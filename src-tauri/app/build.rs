@@ -4,18 +4,31 @@
 
 include!("../engine/src/ipc/contract.rs");
 
-macro_rules! command_names {
+macro_rules! engine_command_names {
     ($( $(#[doc = $doc:literal])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
-        const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+        const ENGINE_COMMANDS: &[&str] = &[$(stringify!($name)),*];
     };
 }
-ipc_commands!(command_names);
+macro_rules! app_command_names {
+    ($( $(#[doc = $doc:literal])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
+        const APP_COMMANDS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+ipc_commands!(engine_command_names);
+ipc_app_commands!(app_command_names);
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/engine/src/ipc/contract.rs");
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    // The manifest wants one `'static` list: the build script ends soon after.
+    let commands: &'static [&'static str] = ENGINE_COMMANDS
+        .iter()
+        .chain(APP_COMMANDS)
+        .copied()
+        .collect::<Vec<_>>()
+        .leak();
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
-        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+        .app_manifest(tauri_build::AppManifest::new().commands(commands));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

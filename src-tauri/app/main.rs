@@ -8,6 +8,7 @@
 mod approvals;
 mod commands;
 mod events;
+mod export;
 mod tray;
 mod window;
 
@@ -37,6 +38,9 @@ fn main() {
         .manage(engine)
         .invoke_handler(commands::handler())
         .plugin(tauri_plugin_notification::init())
+        // The Rust side of the History page's export (a save dialog); the web
+        // view is granted none of the plugin's commands.
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             tray::install(app.handle())?;
             events::watch_store(app.handle().clone(), database);

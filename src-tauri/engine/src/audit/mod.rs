@@ -13,6 +13,7 @@
 
 pub(crate) mod chain;
 mod export;
+mod history;
 mod journal;
 mod query;
 pub mod redact;
@@ -25,6 +26,10 @@ pub use chain::{
     ChainBreak, ChainReport, DEFAULT_PREVIEW_BYTES, DEFAULT_RETENTION_DAYS, PruneReport, Retention,
 };
 pub use export::{CSV_HEADER, ExportError, ExportFormat};
+pub use history::{
+    AuditExported, AuditSummary, HOUR_US, MAX_BUCKETS, TOP_TOOLS, Timeline, TimelineBucket,
+    ToolCount,
+};
 pub use journal::{AuditLog, recover_spools};
 pub use query::{AuditEntry, AuditFilter, AuditPage, MAX_PAGE};
 pub use writer::{AuditError, AuditWriter, Receipt};

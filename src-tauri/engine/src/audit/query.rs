@@ -93,7 +93,7 @@ const COLUMNS: &str = "a.id, a.time, a.session, a.client, a.server, a.method, a.
 /// FTS5 syntax in it is taken literally) and all required; the last one
 /// also matches as a prefix, for search-as-you-type. `None` if the text has
 /// nothing the index could hold (no letters or digits).
-fn fts_query(text: &str) -> Option<String> {
+pub(super) fn fts_query(text: &str) -> Option<String> {
     let words: Vec<&str> = text
         .split_whitespace()
         .filter(|w| w.chars().any(char::is_alphanumeric))

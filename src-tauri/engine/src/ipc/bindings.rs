@@ -55,19 +55,33 @@ pub(crate) fn jsdoc(docs: &[&str]) -> String {
     format!("  /** {} */", text.join(" "))
 }
 
-macro_rules! commands_ts {
-    ($( $(#[doc = $doc:literal])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
-        pub(crate) fn commands(module: &mut Module, cfg: &Config) {
-            module.line("/** Every command the UI may invoke: its arguments and its result. */");
-            module.line("export type Commands = {");
-            $(
-                module.line(&jsdoc(&[$($doc),*]));
-                let args: Vec<String> = vec![$(format!("{}: {}", stringify!($arg), module.use_type::<$ty>(cfg))),*];
-                let ret = module.use_type::<$ret>(cfg);
-                let args = if args.is_empty() { "Record<string, never>".to_string() } else { format!("{{ {} }}", args.join("; ")) };
-                module.line(&format!("  {}: {{ args: {}; result: {} }};", stringify!($name), args, ret));
-            )*
-            module.line("};");
+/// Writes one `Commands` entry per command of a declared list.
+macro_rules! command_lines {
+    ($module:ident, $cfg:ident, $( $(#[doc = $doc:literal])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
+        $(
+            $module.line(&jsdoc(&[$($doc),*]));
+            let args: Vec<String> = vec![$(format!("{}: {}", stringify!($arg), $module.use_type::<$ty>($cfg))),*];
+            let ret = $module.use_type::<$ret>($cfg);
+            let args = if args.is_empty() { "Record<string, never>".to_string() } else { format!("{{ {} }}", args.join("; ")) };
+            $module.line(&format!("  {}: {{ args: {}; result: {} }};", stringify!($name), args, ret));
+        )*
+    };
+}
+
+/// The engine's commands (`ipc_commands!`).
+macro_rules! engine_commands_ts {
+    ($($list:tt)*) => {
+        fn engine_commands(module: &mut Module, cfg: &Config) {
+            command_lines!(module, cfg, $($list)*);
+        }
+    };
+}
+
+/// The commands the app implements itself (`ipc_app_commands!`).
+macro_rules! app_commands_ts {
+    ($($list:tt)*) => {
+        fn app_commands(module: &mut Module, cfg: &Config) {
+            command_lines!(module, cfg, $($list)*);
         }
     };
 }
@@ -88,13 +102,18 @@ macro_rules! events_ts {
     };
 }
 
-crate::ipc_commands!(commands_ts);
+crate::ipc_commands!(engine_commands_ts);
+crate::ipc_app_commands!(app_commands_ts);
 crate::ipc_events!(events_ts);
 
 /// The whole generated module.
 pub(crate) fn typescript(cfg: &Config) -> String {
     let mut module = Module::default();
-    commands(&mut module, cfg);
+    module.line("/** Every command the UI may invoke: its arguments and its result. */");
+    module.line("export type Commands = {");
+    engine_commands(&mut module, cfg);
+    app_commands(&mut module, cfg);
+    module.line("};");
     events(&mut module, cfg);
     module.finish()
 }
@@ -129,6 +148,11 @@ mod tests {
             "{ts}"
         );
         assert!(ts.contains("store_changed: Topic;"), "{ts}");
+        // The app's own commands are in the same map.
+        assert!(
+            ts.contains("audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };"),
+            "{ts}"
+        );
         assert!(
             ts.contains("import type { NewServer } from \"./NewServer\";"),
             "{ts}"

@@ -1,5 +1,5 @@
 // The IPC contract: every command and event, declared once. This file holds
-// only these two macros and no other items, so the desktop app's build script
+// only these macros and no other items, so the desktop app's build script
 // can `include!` it to register one permission per command.
 
 /// Calls `$callback!` with every IPC command, as
@@ -36,6 +36,26 @@ macro_rules! ipc_commands {
             /// One page of the audit history, newest first: the records a filter
             /// (and full-text search) matches below the `before` cursor.
             audit_search(filter: $crate::audit::AuditFilter) -> $crate::audit::AuditPage;
+            /// Calls per hour by decision over the filter's time window (the last 24 hours by default).
+            audit_timeline(filter: $crate::audit::AuditFilter) -> $crate::audit::Timeline;
+            /// The last 24 hours for the Overview: calls, denials, errors, top tools, pending approvals.
+            audit_summary() -> $crate::audit::AuditSummary;
+            /// One whole audit record, or null if there is none with this id.
+            audit_get(id: i64) -> Option<$crate::audit::AuditEntry>;
+        }
+    };
+}
+
+/// Like [`ipc_commands!`], for the commands the desktop app implements
+/// itself rather than the engine, because they need the app (a native
+/// dialog, a window).
+#[macro_export]
+macro_rules! ipc_app_commands {
+    ($callback:ident) => {
+        $callback! {
+            /// Asks where to save, then writes every record the filter matches as JSONL or CSV.
+            /// Null if the person cancelled.
+            audit_export(filter: $crate::audit::AuditFilter, format: $crate::audit::ExportFormat) -> Option<$crate::audit::AuditExported>;
         }
     };
 }

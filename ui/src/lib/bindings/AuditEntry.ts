@@ -8,7 +8,7 @@ export type AuditEntry = {
 /**
  * Monotonic record id.
  */
-id: bigint, 
+id: number, 
 /**
  * When the request arrived (RFC 3339).
  */
@@ -48,7 +48,7 @@ reason: string | null,
 /**
  * Response size in bytes.
  */
-result_size: bigint | null, 
+result_size: number | null, 
 /**
  * `isError` of a tool result.
  */
@@ -60,4 +60,4 @@ rpc_error: unknown,
 /**
  * Request to response, in microseconds.
  */
-latency_us: bigint, };
+latency_us: number, };

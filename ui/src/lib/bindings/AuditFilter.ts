@@ -26,20 +26,20 @@ decision: AuditDecision | null,
 /**
  * Only records at or after this time (microseconds since the epoch).
  */
-since: bigint | null, 
+since: number | null, 
 /**
  * Only records before this time (microseconds since the epoch).
  */
-until: bigint | null, 
+until: number | null, 
 /**
- * Only records whose arguments, reason or JSON-RPC error contain every
+ * Only records whose arguments, reason, JSON-RPC error or result contain every
  * word of this text (the last word may be the start of a word).
  */
 search: string | null, 
 /**
  * The keyset cursor: only records with a smaller id.
  */
-before: bigint | null, 
+before: number | null, 
 /**
  * At most this many; 0 means no limit (export only).
  */

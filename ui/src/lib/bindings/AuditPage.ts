@@ -12,4 +12,4 @@ entries: Array<AuditEntry>,
 /**
  * The `before` of the next (older) page; `None` on the last page.
  */
-next: bigint | null, };
+next: number | null, };

@@ -4,17 +4,22 @@ import type { ApprovalOutcome } from "./ApprovalOutcome";
 import type { ApprovalRequest } from "./ApprovalRequest";
 import type { ArgVerdict } from "./ArgVerdict";
 import type { ArgumentRules } from "./ArgumentRules";
+import type { AuditEntry } from "./AuditEntry";
+import type { AuditExported } from "./AuditExported";
 import type { AuditFilter } from "./AuditFilter";
 import type { AuditPage } from "./AuditPage";
+import type { AuditSummary } from "./AuditSummary";
 import type { ChangeKind } from "./ChangeKind";
 import type { Client } from "./Client";
 import type { ClientChange } from "./ClientChange";
 import type { ClientSummary } from "./ClientSummary";
+import type { ExportFormat } from "./ExportFormat";
 import type { Imported } from "./Imported";
 import type { NewServer } from "./NewServer";
 import type { PolicyChange } from "./PolicyChange";
 import type { Server } from "./Server";
 import type { ServerPolicy } from "./ServerPolicy";
+import type { Timeline } from "./Timeline";
 import type { Topic } from "./Topic";
 
 /** Every command the UI may invoke: its arguments and its result. */
@@ -45,6 +50,14 @@ export type Commands = {
   approvals_decide: { args: { id: string; answer: Answer }; result: ApprovalOutcome };
   /** One page of the audit history, newest first: the records a filter (and full-text search) matches below the `before` cursor. */
   audit_search: { args: { filter: AuditFilter }; result: AuditPage };
+  /** Calls per hour by decision over the filter's time window (the last 24 hours by default). */
+  audit_timeline: { args: { filter: AuditFilter }; result: Timeline };
+  /** The last 24 hours for the Overview: calls, denials, errors, top tools, pending approvals. */
+  audit_summary: { args: Record<string, never>; result: AuditSummary };
+  /** One whole audit record, or null if there is none with this id. */
+  audit_get: { args: { id: number }; result: AuditEntry | null };
+  /** Asks where to save, then writes every record the filter matches as JSONL or CSV. Null if the person cancelled. */
+  audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };
 };
 
 /** Every event Rust pushes to the UI, with its payload. */

@@ -1,0 +1,298 @@
+//! What the History and Overview pages read besides pages of records: calls
+//! per hour stacked by decision (the timeline above the History table), the
+//! last 24 hours in numbers (the Overview's cards and top tools), and one
+//! whole record (the History page's detail drawer).
+//!
+//! The timeline and the summary read a time window through `audit_by_time`
+//! and count in SQL; neither holds more than one bucket per hour in memory.
+
+use rusqlite::types::Value;
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::{AuditDecision, AuditEntry, AuditFilter};
+use crate::{Engine, Error, Result, Store, now_micros};
+
+/// One hour, in microseconds: the width of a timeline bucket.
+pub const HOUR_US: i64 = 3_600_000_000;
+
+/// The most buckets one timeline holds (31 days of hours). A wider window
+/// keeps its newest end.
+pub const MAX_BUCKETS: i64 = 24 * 31;
+
+/// How many tools the summary ranks.
+pub const TOP_TOOLS: u32 = 5;
+
+/// The window a timeline or summary covers when none is given: 24 hours.
+const DEFAULT_WINDOW_US: i64 = 24 * HOUR_US;
+
+/// Calls per hour over a time window, each hour split by decision.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Timeline {
+    /// The first bucket's start (microseconds since the epoch, on the hour).
+    pub since: i64,
+    /// The end of the last bucket (exclusive).
+    pub until: i64,
+    /// Every hour of the window, oldest first, empty hours included.
+    pub buckets: Vec<TimelineBucket>,
+}
+
+/// One hour of the timeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct TimelineBucket {
+    /// The hour's start (microseconds since the epoch).
+    pub start: i64,
+    /// Calls forwarded without asking.
+    pub allowed: u32,
+    /// Calls forwarded after the person approved them.
+    pub asked: u32,
+    /// Calls Gatehouse refused.
+    pub denied: u32,
+    /// Calls that failed.
+    pub error: u32,
+}
+
+impl TimelineBucket {
+    /// Every call in the hour.
+    pub fn total(&self) -> u32 {
+        self.allowed + self.asked + self.denied + self.error
+    }
+
+    fn add(&mut self, decision: AuditDecision, count: u32) {
+        match decision {
+            AuditDecision::Allowed => self.allowed += count,
+            AuditDecision::Asked => self.asked += count,
+            AuditDecision::Denied => self.denied += count,
+            AuditDecision::Error => self.error += count,
+        }
+    }
+}
+
+/// The last 24 hours, for the Overview page.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct AuditSummary {
+    /// The window's start (microseconds since the epoch).
+    pub since: i64,
+    /// The window's end (exclusive): when the summary was made.
+    pub until: i64,
+    /// Every call in the window.
+    pub calls: u32,
+    /// Calls forwarded after the person approved them.
+    pub asked: u32,
+    /// Calls Gatehouse refused.
+    pub denied: u32,
+    /// Calls that failed.
+    pub errors: u32,
+    /// The most called tools, most first (at most [`TOP_TOOLS`]).
+    pub top_tools: Vec<ToolCount>,
+    /// Calls waiting for the person's approval now (0 where no app serves
+    /// approvals).
+    pub pending_approvals: u32,
+}
+
+/// How often one server's tool was called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ToolCount {
+    /// The server's name.
+    pub server: String,
+    /// The tool.
+    pub tool: String,
+    /// Calls in the window.
+    pub count: u32,
+}
+
+/// Where the app saved an export (`audit_export`), and how many records it
+/// holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct AuditExported {
+    /// The file written.
+    pub path: String,
+    /// Records in it.
+    pub records: u64,
+}
+
+/// `filter`'s conditions other than time, the cursor and search text, as SQL
+/// (` AND ...` clauses on `audit`) appended to `sql`, parameters to `args`.
+fn where_columns(filter: &AuditFilter, sql: &mut String, args: &mut Vec<Value>) {
+    let mut clause = |column: &str, value: Value| {
+        args.push(value);
+        sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+    };
+    if let Some(server) = &filter.server {
+        clause("server", Value::Text(server.clone()));
+    }
+    if let Some(tool) = &filter.tool {
+        clause("tool", Value::Text(tool.clone()));
+    }
+    if let Some(client) = &filter.client {
+        clause("client", Value::Text(client.clone()));
+    }
+    if let Some(decision) = filter.decision {
+        clause("decision", Value::Text(decision.as_str().into()));
+    }
+}
+
+/// The hour-aligned window of a timeline: `filter`'s, or the 24 hours up to
+/// the hour after `now`; at most [`MAX_BUCKETS`] hours, keeping the newest.
+fn window(filter: &AuditFilter, now: i64) -> Result<(i64, i64)> {
+    let until = filter.until.unwrap_or(now + 1);
+    let until = until.div_euclid(HOUR_US) * HOUR_US + HOUR_US * i64::from(until % HOUR_US != 0);
+    let since = filter.since.unwrap_or(until - DEFAULT_WINDOW_US);
+    let since = since.div_euclid(HOUR_US) * HOUR_US;
+    if since >= until {
+        return Err(Error::InvalidSpec(
+            "the timeline's window is empty: its start is not before its end".into(),
+        ));
+    }
+    Ok((since.max(until - MAX_BUCKETS * HOUR_US), until))
+}
+
+impl Store {
+    /// Calls per hour matching `filter` (server, tool, client, decision and
+    /// search text; its cursor and limit are ignored), split by decision,
+    /// over `filter`'s time window widened to whole hours, or the 24 hours
+    /// up to `now` when it has none. At most [`MAX_BUCKETS`] hours: a wider
+    /// window keeps its newest end.
+    pub fn audit_timeline(&self, filter: &AuditFilter, now: i64) -> Result<Timeline> {
+        let (since, until) = window(filter, now)?;
+        let mut args = vec![
+            Value::Integer(HOUR_US),
+            Value::Integer(since),
+            Value::Integer(until),
+        ];
+        let mut sql = String::from(
+            "SELECT (time - ?2) / ?1, decision, count(*) FROM audit INDEXED BY audit_by_time
+             WHERE time >= ?2 AND time < ?3",
+        );
+        where_columns(filter, &mut sql, &mut args);
+        if let Some(text) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+            let query = super::query::fts_query(text).ok_or_else(|| {
+                Error::InvalidSpec(format!(
+                    "search text {text:?} has no words to look for (letters or digits)"
+                ))
+            })?;
+            self.audit_index_text()?;
+            args.push(Value::Text(query));
+            sql.push_str(&format!(
+                " AND id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?{})",
+                args.len()
+            ));
+        }
+        sql.push_str(" GROUP BY 1, 2");
+
+        let hours = ((until - since) / HOUR_US) as usize;
+        let mut buckets: Vec<TimelineBucket> = (0..hours)
+            .map(|h| TimelineBucket {
+                start: since + h as i64 * HOUR_US,
+                ..Default::default()
+            })
+            .collect();
+        let mut stmt = self.conn().prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        while let Some(row) = rows.next()? {
+            let hour: i64 = row.get(0)?;
+            let decision: String = row.get(1)?;
+            let count: i64 = row.get(2)?;
+            let (Some(bucket), Some(decision)) = (
+                usize::try_from(hour).ok().and_then(|h| buckets.get_mut(h)),
+                AuditDecision::parse(&decision),
+            ) else {
+                continue;
+            };
+            bucket.add(decision, u32::try_from(count).unwrap_or(u32::MAX));
+        }
+        Ok(Timeline {
+            since,
+            until,
+            buckets,
+        })
+    }
+
+    /// The 24 hours before `now`: calls by decision and the
+    /// [`TOP_TOOLS`] most called tools. `pending_approvals` is left 0 (the
+    /// store does not know them; [`Engine::audit_summary`] fills it in).
+    pub fn audit_summary(&self, now: i64) -> Result<AuditSummary> {
+        let (since, until) = (now - DEFAULT_WINDOW_US, now);
+        let mut counts = TimelineBucket::default();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT decision, count(*) FROM audit INDEXED BY audit_by_time
+             WHERE time >= ?1 AND time < ?2 GROUP BY decision",
+        )?;
+        let mut rows = stmt.query([since, until])?;
+        while let Some(row) = rows.next()? {
+            let decision: String = row.get(0)?;
+            let count: i64 = row.get(1)?;
+            if let Some(decision) = AuditDecision::parse(&decision) {
+                counts.add(decision, u32::try_from(count).unwrap_or(u32::MAX));
+            }
+        }
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT server, tool, count(*) AS n FROM audit INDEXED BY audit_by_time
+             WHERE time >= ?1 AND time < ?2 AND tool IS NOT NULL
+             GROUP BY server, tool ORDER BY n DESC, server, tool LIMIT ?3",
+        )?;
+        let top_tools = stmt
+            .query_map(rusqlite::params![since, until, TOP_TOOLS], |r| {
+                Ok(ToolCount {
+                    server: r.get(0)?,
+                    tool: r.get(1)?,
+                    count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(AuditSummary {
+            since,
+            until,
+            calls: counts.total(),
+            asked: counts.asked,
+            denied: counts.denied,
+            errors: counts.error,
+            top_tools,
+            pending_approvals: 0,
+        })
+    }
+
+    /// The record with this id, whole (as redacted as stored), or `None`.
+    pub fn audit_get(&self, id: i64) -> Result<Option<AuditEntry>> {
+        // The newest record below `id + 1`: a primary-key step, and the
+        // same reading (columns, JSON) as the History table's pages.
+        let page = self.audit_search(&AuditFilter {
+            before: Some(id.saturating_add(1)),
+            limit: 1,
+            ..Default::default()
+        })?;
+        Ok(page.entries.into_iter().next().filter(|e| e.id == id))
+    }
+}
+
+impl Engine {
+    /// The History page's timeline: calls per hour matching `filter`, by
+    /// decision, over its time window (the last 24 hours by default).
+    pub fn audit_timeline(&self, filter: AuditFilter) -> Result<Timeline> {
+        self.store().audit_timeline(&filter, now_micros())
+    }
+
+    /// The Overview page's last 24 hours: calls, denials, errors, the top
+    /// tools and the calls waiting for approval.
+    pub fn audit_summary(&self) -> Result<AuditSummary> {
+        let mut summary = self.store().audit_summary(now_micros())?;
+        summary.pending_approvals = self.approvals_pending().map_or(0, |pending| {
+            u32::try_from(pending.len()).unwrap_or(u32::MAX)
+        });
+        Ok(summary)
+    }
+
+    /// One whole record, for the History page's detail drawer; `None` if
+    /// there is no record with this id (or retention removed it).
+    pub fn audit_get(&self, id: i64) -> Result<Option<AuditEntry>> {
+        self.store().audit_get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests;
