@@ -7,6 +7,7 @@
 //! if that ever changes. The desktop app is a thin layer over it.
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod clients;

@@ -1,0 +1,507 @@
+//! Evaluating the rules: a cursor over the audit log, in id order, with the
+//! rules' state stored beside it (`alert_state`) in the same transaction as
+//! the alerts a pass raises.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use super::classify::{Kind, classify, domains, is_rate_limit};
+use super::quiet::local_offset;
+use super::{
+    Alert, AlertRule, CHECKSUM_MISMATCH_METHOD, DESTRUCTIVE_STREAK, DenialBurst, QuietHours,
+    RATE_LIMIT_STREAK, TOOL_CHANGED_METHOD, WRITES_WITHOUT_READ,
+};
+use crate::{Result, Store, now_micros};
+
+/// Records evaluated per transaction, so a large backlog does not hold the
+/// write lock for long.
+const CHUNK: i64 = 5_000;
+/// A session with no record for this long (by the records' times) is
+/// forgotten: its streaks end.
+const SESSION_IDLE_MICROS: i64 = 24 * 3600 * 1_000_000;
+/// The longest summary, in characters (reasons come from Gatehouse, but
+/// keep notifications short).
+const MAX_SUMMARY: usize = 300;
+
+/// The rules' memory between passes, stored as JSON in `alert_state`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    #[serde(default)]
+    sessions: BTreeMap<String, Session>,
+    /// Recent refused calls, `(id, time, server)`, oldest first.
+    #[serde(default)]
+    denials: VecDeque<(i64, i64, String)>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Session {
+    /// The time of its newest record.
+    last: i64,
+    #[serde(default)]
+    destructive: Streak,
+    #[serde(default)]
+    rate_limited: Streak,
+    #[serde(default)]
+    writes: Streak,
+    /// The night of quiet hours last alerted for.
+    #[serde(default)]
+    quiet_night: Option<i64>,
+}
+
+/// A run of records; it raises one alert when it reaches its threshold,
+/// and no other until it is broken.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Streak {
+    /// The records so far, `(id, tool)`, up to the threshold.
+    records: Vec<(i64, String)>,
+    alerted: bool,
+}
+
+impl Streak {
+    /// Adds a record; the run's records when this one reaches `threshold`.
+    fn push(&mut self, id: i64, tool: &str, threshold: usize) -> Option<Vec<(i64, String)>> {
+        if self.alerted {
+            return None;
+        }
+        self.records.push((id, tool.to_string()));
+        if self.records.len() < threshold {
+            return None;
+        }
+        self.alerted = true;
+        Some(std::mem::take(&mut self.records))
+    }
+
+    fn reset(&mut self) {
+        self.records.clear();
+        self.alerted = false;
+    }
+}
+
+/// One audit record, as the rules read it.
+struct Row {
+    id: i64,
+    time: i64,
+    session: String,
+    server: String,
+    method: Option<String>,
+    tool: Option<String>,
+    arguments: Option<String>,
+    decision: String,
+    reason: Option<String>,
+    rpc_error: Option<String>,
+}
+
+/// An alert about to be stored.
+struct Raised {
+    rule: AlertRule,
+    time: i64,
+    server: Option<String>,
+    session: Option<String>,
+    tool: Option<String>,
+    summary: String,
+    records: Vec<i64>,
+}
+
+/// What a pass needs besides the records.
+pub(super) struct Config {
+    pub muted: Vec<AlertRule>,
+    pub quiet: Option<QuietHours>,
+    pub burst: DenialBurst,
+    /// The local time zone's offset (seconds east of UTC) at a UTC time in
+    /// seconds.
+    pub offset: fn(i64) -> i64,
+}
+
+impl Store {
+    /// Evaluates the alert rules over the records written since the last
+    /// pass and stores the alerts they raise (muted rules raise none);
+    /// returns the new alerts, oldest first. Safe to call from several
+    /// processes at once: each record is evaluated once.
+    pub fn alerts_evaluate(&mut self) -> Result<Vec<Alert>> {
+        let config = Config {
+            muted: self.alerts_muted()?,
+            quiet: self.alerts_quiet_hours()?,
+            burst: self.alerts_denial_burst()?,
+            offset: local_offset,
+        };
+        self.alerts_evaluate_with(&config)
+    }
+
+    /// [`Store::alerts_evaluate`] with a given configuration (tests fix
+    /// the time zone).
+    pub(super) fn alerts_evaluate_with(&mut self, config: &Config) -> Result<Vec<Alert>> {
+        let mut raised = Vec::new();
+        loop {
+            let tx = self
+                .conn_mut()
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (from, state): (i64, String) = tx.query_row(
+                "SELECT evaluated_to, state FROM alert_state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            // State that cannot be read (written by a newer Gatehouse, or
+            // damaged) restarts the streaks rather than stopping the rules.
+            let mut state: State = serde_json::from_str(&state).unwrap_or_default();
+            let rows = read_rows(&tx, from)?;
+            let Some(last) = rows.last().map(|r| r.id) else {
+                return Ok(raised);
+            };
+            let mut pass = Pass {
+                conn: &tx,
+                config,
+                state: &mut state,
+                kinds: HashMap::new(),
+                raised: Vec::new(),
+            };
+            for row in &rows {
+                pass.record(row)?;
+            }
+            let alerts = std::mem::take(&mut pass.raised);
+            let newest = rows.iter().map(|r| r.time).max().unwrap_or(0);
+            state
+                .sessions
+                .retain(|_, s| s.last >= newest - SESSION_IDLE_MICROS);
+            let now = now_micros();
+            let mut ids = Vec::new();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO alerts (rule, raised_at, time, server, session, tool, summary, records)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for a in alerts.iter().filter(|a| !config.muted.contains(&a.rule)) {
+                    let records = serde_json::to_string(&a.records).unwrap_or_else(|_| "[]".into());
+                    insert.execute(params![
+                        a.rule.as_str(),
+                        now,
+                        a.time,
+                        a.server,
+                        a.session,
+                        a.tool,
+                        a.summary,
+                        records
+                    ])?;
+                    ids.push(tx.last_insert_rowid());
+                }
+            }
+            let state = serde_json::to_string(&state).unwrap_or_else(|_| "{}".into());
+            tx.execute(
+                "UPDATE alert_state SET evaluated_to = ?1, state = ?2 WHERE id = 1",
+                params![last, state],
+            )?;
+            tx.commit()?;
+            if !ids.is_empty() {
+                let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+                let sql = format!(
+                    "SELECT {} FROM alerts WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+                    super::ALERT_COLUMNS
+                );
+                raised.extend(self.read_alerts(&sql, [ids])?);
+            }
+            if (rows.len() as i64) < CHUNK {
+                return Ok(raised);
+            }
+        }
+    }
+}
+
+fn read_rows(conn: &Connection, from: i64) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, time, session, server, method, tool, arguments, decision, reason, rpc_error
+         FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![from, CHUNK], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            time: r.get(1)?,
+            session: r.get(2)?,
+            server: r.get(3)?,
+            method: r.get(4)?,
+            tool: r.get(5)?,
+            arguments: r.get(6)?,
+            decision: r.get(7)?,
+            reason: r.get(8)?,
+            rpc_error: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One pass over a chunk of records.
+struct Pass<'a> {
+    conn: &'a Connection,
+    config: &'a Config,
+    state: &'a mut State,
+    /// Each tool's kind, looked up once per pass.
+    kinds: HashMap<(String, String), Kind>,
+    raised: Vec<Raised>,
+}
+
+impl Pass<'_> {
+    fn record(&mut self, row: &Row) -> Result<()> {
+        let method = row.method.as_deref().unwrap_or_default();
+        let denied = row.decision == "denied";
+        let session = self.state.sessions.entry(row.session.clone()).or_default();
+        session.last = session.last.max(row.time);
+
+        if method == TOOL_CHANGED_METHOD || method == CHECKSUM_MISMATCH_METHOD {
+            self.pin_mismatch(row, method);
+        }
+        if denied {
+            self.denial(row);
+        }
+        // Upstream rate limits: only records that reached the server.
+        if !denied && row.method.is_some() {
+            let limited = row.rpc_error.as_deref().is_some_and(is_rate_limit);
+            let streak = &mut self.session(row).rate_limited;
+            if !limited {
+                streak.reset();
+            } else if let Some(run) = streak.push(
+                row.id,
+                row.tool.as_deref().unwrap_or(method),
+                RATE_LIMIT_STREAK,
+            ) {
+                self.raise_run(row, AlertRule::RateLimited, run, |n, tools| {
+                    format!("{n} upstream rate-limit errors (HTTP 429) in a row, from {tools}")
+                });
+            }
+        }
+        let (Some(tool), "tools/call") = (row.tool.as_deref(), method) else {
+            return Ok(());
+        };
+        self.quiet_hours(row, tool);
+        if let Some(arguments) = row.arguments.as_deref() {
+            self.new_domains(row, tool, arguments)?;
+        }
+        let kind = self.kind(&row.server, tool)?;
+        let session = self.session(row);
+        let destructive = if kind.destructive {
+            session.destructive.push(row.id, tool, DESTRUCTIVE_STREAK)
+        } else {
+            session.destructive.reset();
+            None
+        };
+        let writes = if kind.write {
+            session.writes.push(row.id, tool, WRITES_WITHOUT_READ)
+        } else {
+            if kind.read {
+                session.writes.reset();
+            }
+            None
+        };
+        if let Some(run) = destructive {
+            self.raise_run(row, AlertRule::DestructiveStreak, run, |n, tools| {
+                format!("{n} destructive calls in a row: {tools}")
+            });
+        }
+        if let Some(run) = writes {
+            self.raise_run(row, AlertRule::WritesWithoutRead, run, |n, tools| {
+                format!("{n} writes without a read: {tools}")
+            });
+        }
+        Ok(())
+    }
+
+    fn session(&mut self, row: &Row) -> &mut Session {
+        self.state.sessions.entry(row.session.clone()).or_default()
+    }
+
+    fn kind(&mut self, server: &str, tool: &str) -> Result<Kind> {
+        let key = (server.to_string(), tool.to_string());
+        if let Some(kind) = self.kinds.get(&key) {
+            return Ok(*kind);
+        }
+        let definition: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT t.definition FROM tools t JOIN servers s ON s.id = t.server_id
+                 WHERE s.name = ?1 AND t.name = ?2",
+            )?
+            .query_row([server, tool], |r| r.get(0))
+            .optional()?;
+        let kind = classify(tool, definition.as_deref());
+        self.kinds.insert(key, kind);
+        Ok(kind)
+    }
+
+    fn pin_mismatch(&mut self, row: &Row, method: &str) {
+        let what = if method == TOOL_CHANGED_METHOD {
+            "a tool whose definition changed since it was pinned"
+        } else {
+            "a package whose checksum does not match"
+        };
+        let mut summary = format!("Gatehouse refused {what}");
+        if let Some(tool) = &row.tool {
+            summary.push_str(&format!(" ('{tool}')"));
+        }
+        if let Some(reason) = row.reason.as_deref().filter(|r| !r.is_empty()) {
+            summary.push_str(": ");
+            summary.push_str(reason);
+        }
+        self.raise(row, AlertRule::PinMismatch, summary, vec![row.id]);
+    }
+
+    fn denial(&mut self, row: &Row) {
+        let burst = self.config.burst;
+        let window = i64::from(burst.secs) * 1_000_000;
+        let denials = &mut self.state.denials;
+        denials.push_back((row.id, row.time, row.server.clone()));
+        while denials
+            .front()
+            .is_some_and(|(_, t, _)| *t < row.time - window)
+        {
+            denials.pop_front();
+        }
+        if denials.len() < burst.count {
+            return;
+        }
+        let one_server = denials.iter().all(|(_, _, s)| *s == row.server);
+        let records: Vec<i64> = denials.drain(..).map(|(id, _, _)| id).collect();
+        let summary = format!(
+            "{} calls refused within {} s (denied by policy, or not approved in time)",
+            records.len(),
+            burst.secs
+        );
+        // The burst may span sessions and servers: name them only when shared.
+        let mut alert = self.alert(row, AlertRule::DenialBurst, summary, records);
+        alert.session = None;
+        alert.tool = None;
+        if !one_server {
+            alert.server = None;
+        }
+        self.raised.push(alert);
+    }
+
+    fn quiet_hours(&mut self, row: &Row, tool: &str) {
+        let Some(quiet) = self.config.quiet else {
+            return;
+        };
+        let secs = row.time.div_euclid(1_000_000);
+        let local = secs + (self.config.offset)(secs);
+        let Some(night) = quiet.night(local) else {
+            return;
+        };
+        let session = self.session(row);
+        if session.quiet_night == Some(night) {
+            return;
+        }
+        session.quiet_night = Some(night);
+        let of_day = local.rem_euclid(86_400);
+        let summary = format!(
+            "'{tool}' was called at {:02}:{:02} local time, within the quiet hours {quiet}",
+            of_day / 3600,
+            of_day % 3600 / 60
+        );
+        self.raise(row, AlertRule::QuietHours, summary, vec![row.id]);
+    }
+
+    fn new_domains(&mut self, row: &Row, tool: &str, arguments: &str) -> Result<()> {
+        let found = domains(arguments);
+        if found.is_empty() {
+            return Ok(());
+        }
+        let known: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM alert_domains WHERE server = ?1 AND tool = ?2")?
+            .query_row([&row.server, tool], |r| r.get(0))?;
+        let mut new = Vec::new();
+        {
+            let mut insert = self.conn.prepare_cached(
+                "INSERT INTO alert_domains (server, tool, domain, first_seen) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            for domain in found {
+                if insert.execute(params![row.server, tool, domain, row.id])? > 0 {
+                    new.push(domain);
+                }
+            }
+        }
+        // A tool's first domains are its baseline, learned silently: a web
+        // tool's first call would otherwise always alert, and alerts that
+        // always fire teach people to ignore them.
+        if known == 0 || new.is_empty() {
+            return Ok(());
+        }
+        let example: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT domain FROM alert_domains WHERE server = ?1 AND tool = ?2 AND first_seen < ?3
+                 ORDER BY first_seen LIMIT 1",
+            )?
+            .query_row(params![row.server, tool, row.id], |r| r.get(0))
+            .optional()?;
+        let known = match (known, example) {
+            (1, Some(d)) => format!("before, only {d}"),
+            (n, Some(d)) => format!("before, {n} others such as {d}"),
+            (n, None) => format!("{n} others before"),
+        };
+        let summary = format!(
+            "'{tool}' targeted {} for the first time ({known})",
+            new.join(", ")
+        );
+        self.raise(row, AlertRule::NewDomain, summary, vec![row.id]);
+        Ok(())
+    }
+
+    /// Raises an alert for a run of records; `describe` gets the count and
+    /// the tools (`delete_file ×2, drop_table`).
+    fn raise_run(
+        &mut self,
+        row: &Row,
+        rule: AlertRule,
+        run: Vec<(i64, String)>,
+        describe: impl FnOnce(usize, String) -> String,
+    ) {
+        let mut tools: Vec<(&str, usize)> = Vec::new();
+        for (_, tool) in &run {
+            match tools.iter_mut().find(|(t, _)| *t == tool.as_str()) {
+                Some((_, n)) => *n += 1,
+                None => tools.push((tool, 1)),
+            }
+        }
+        let same_tool = (tools.len() == 1).then(|| tools[0].0.to_string());
+        let named = tools
+            .iter()
+            .map(|(t, n)| {
+                if *n > 1 {
+                    format!("{t} ×{n}")
+                } else {
+                    t.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let summary = describe(run.len(), named);
+        let mut alert = self.alert(
+            row,
+            rule,
+            summary,
+            run.into_iter().map(|(id, _)| id).collect(),
+        );
+        alert.tool = same_tool;
+        self.raised.push(alert);
+    }
+
+    fn raise(&mut self, row: &Row, rule: AlertRule, summary: String, records: Vec<i64>) {
+        let alert = self.alert(row, rule, summary, records);
+        self.raised.push(alert);
+    }
+
+    fn alert(&self, row: &Row, rule: AlertRule, summary: String, records: Vec<i64>) -> Raised {
+        let summary = match summary.char_indices().nth(MAX_SUMMARY) {
+            Some((cut, _)) => format!("{}…", &summary[..cut]),
+            None => summary,
+        };
+        Raised {
+            rule,
+            time: row.time,
+            server: Some(row.server.clone()),
+            session: Some(row.session.clone()),
+            tool: row.tool.clone(),
+            summary,
+            records,
+        }
+    }
+}
