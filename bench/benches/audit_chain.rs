@@ -59,6 +59,8 @@ fn main() {
                             result_size: Some(1834),
                             is_error: Some(false),
                             rpc_error: None,
+                            result: None,
+                            result_hash: None,
                             latency_us: 420,
                             seq: Some(i as i64 + 1),
                         })

@@ -98,6 +98,8 @@ fn record(
         result_size: Some(200 + rng.below(2000) as i64),
         is_error: Some(decision == AuditDecision::Error),
         rpc_error: None,
+        result: None,
+        result_hash: None,
         latency_us: 100 + rng.below(5000) as i64,
         seq: None,
     }

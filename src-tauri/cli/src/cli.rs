@@ -373,8 +373,8 @@ pub enum AuditCommand {
         /// this many MiB; 0 removes the cap.
         #[arg(long)]
         max_mb: Option<u64>,
-        /// Store arguments longer than this many bytes as a preview of this
-        /// length, with the full text's size and SHA-256.
+        /// Store arguments and tool results longer than this many bytes as a
+        /// preview of this length, with the full text's size and SHA-256.
         #[arg(long)]
         preview_bytes: Option<usize>,
     },

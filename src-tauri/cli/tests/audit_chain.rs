@@ -32,6 +32,8 @@ fn write_records(env: &Env, times: &[i64]) -> std::path::PathBuf {
                 result_size: Some(42),
                 is_error: Some(false),
                 rpc_error: None,
+                result: None,
+                result_hash: None,
                 latency_us: 10,
                 seq: Some(i as i64 + 1),
             })

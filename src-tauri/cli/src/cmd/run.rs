@@ -62,6 +62,9 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
             .unwrap_or(approvals::DEFAULT_TIMEOUT),
         app: desktop_app(),
     });
+    if let Ok(retention) = store.audit_retention() {
+        cfg.result_preview_bytes = retention.preview_bytes;
+    }
     // Records of proxies that died before their writer stored them.
     if let Err(e) = audit::recover_spools(&dir, &mut store) {
         eprintln!("gatehouse: could not import earlier audit records yet: {e}");

@@ -34,13 +34,21 @@ const DOMAIN: &[u8] = b"gatehouse-audit-v1\0";
 macro_rules! content_columns {
     () => {
         "time, session, client, server, method, tool, arguments, arguments_size, arguments_hash, \
-         decision, reason, result_size, is_error, rpc_error, latency_us, seq"
+         decision, reason, result_size, is_error, rpc_error, latency_us, seq, result, result_hash"
     };
 }
 pub(super) use content_columns;
 
 /// How many columns [`content_columns!`] names.
-pub(super) const CONTENT_LEN: usize = 16;
+pub(super) const CONTENT_LEN: usize = 18;
+
+/// How many of them the first records had (schema v6). The columns added
+/// since are encoded only when they hold a value, each behind a marker and
+/// its position, so a record stored before they existed keeps its hash.
+const FIRST_LEN: usize = 16;
+
+/// Marks an added column's value in the encoding: no type tag uses it.
+const ADDED: u8 = 0xFE;
 
 /// Setting: days of audit history to keep; `0` keeps everything.
 pub const RETENTION_DAYS_KEY: &str = "audit.retention_days";
@@ -62,7 +70,13 @@ pub(super) fn record_hash(buf: &mut Vec<u8>, prev: &Hash, fields: &[ValueRef<'_>
     buf.clear();
     buf.extend_from_slice(DOMAIN);
     buf.extend_from_slice(prev);
-    for field in fields {
+    for (i, field) in fields.iter().enumerate() {
+        if i >= FIRST_LEN {
+            if matches!(field, ValueRef::Null) {
+                continue;
+            }
+            buf.extend_from_slice(&[ADDED, i as u8]);
+        }
         // A type tag, then a fixed-width value or a length-prefixed one: no
         // two different rows encode alike.
         match *field {

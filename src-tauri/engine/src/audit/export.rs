@@ -34,7 +34,7 @@ pub enum ExportError {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 14] = [
+pub const CSV_HEADER: [&str; 16] = [
     "id",
     "time",
     "session",
@@ -49,6 +49,8 @@ pub const CSV_HEADER: [&str; 14] = [
     "latency_us",
     "arguments",
     "rpc_error",
+    "result",
+    "result_hash",
 ];
 
 impl Store {
@@ -99,6 +101,7 @@ fn csv_row(line: &mut String, e: &AuditEntry) {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
     let arguments = json(&e.arguments).unwrap_or_default();
     let rpc_error = json(&e.rpc_error).unwrap_or_default();
+    let result = json(&e.result).unwrap_or_default();
     write_row(
         line,
         [
@@ -116,6 +119,8 @@ fn csv_row(line: &mut String, e: &AuditEntry) {
             Cell::Plain(&latency),
             Cell::Text(&arguments),
             Cell::Text(&rpc_error),
+            Cell::Text(&result),
+            opt(&e.result_hash),
         ],
     );
 }

@@ -98,6 +98,12 @@ impl AuditLog {
         record.arguments = record.arguments.map(|a| self.redactor.json(&a));
         record.reason = record.reason.map(|r| self.redactor.text(&r));
         record.rpc_error = record.rpc_error.map(|e| self.redactor.json(&e));
+        record.result = record.result.map(|r| match record.result_hash {
+            None => self.redactor.json(&r),
+            // The first bytes of a longer result: not JSON any more, so
+            // redacted as a fragment, and kept as a JSON string.
+            Some(_) => serde_json::Value::from(self.redactor.fragment(&r)).to_string(),
+        });
 
         let mut spool = spool.lock().unwrap_or_else(|p| p.into_inner());
         let status = self.writer.status();
@@ -252,6 +258,8 @@ struct Line<'a> {
     is_error: Option<bool>,
     rpc_error: Option<&'a str>,
     latency_us: i64,
+    result: Option<&'a str>,
+    result_hash: Option<[u8; 32]>,
 }
 
 impl<'a> Line<'a> {
@@ -271,6 +279,8 @@ impl<'a> Line<'a> {
             is_error: r.is_error,
             rpc_error: r.rpc_error.as_deref(),
             latency_us: r.latency_us,
+            result: r.result.as_deref(),
+            result_hash: r.result_hash,
         }
     }
 }
@@ -291,6 +301,10 @@ struct OwnedLine {
     is_error: Option<bool>,
     rpc_error: Option<String>,
     latency_us: i64,
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    result_hash: Option<[u8; 32]>,
 }
 
 impl OwnedLine {
@@ -308,6 +322,8 @@ impl OwnedLine {
             result_size: self.result_size,
             is_error: self.is_error,
             rpc_error: self.rpc_error,
+            result: self.result,
+            result_hash: self.result_hash,
             latency_us: self.latency_us,
             seq: Some(self.seq),
         }
@@ -339,6 +355,8 @@ mod tests {
             result_size: Some(10),
             is_error: Some(false),
             rpc_error: None,
+            result: None,
+            result_hash: None,
             latency_us: 5,
             seq: None,
         }

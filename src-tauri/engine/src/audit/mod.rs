@@ -99,6 +99,13 @@ pub struct AuditRecord {
     pub is_error: Option<bool>,
     /// The JSON-RPC error object, as JSON text.
     pub rpc_error: Option<String>,
+    /// A tool call's result, as JSON text: whole, or, when `result_hash` is
+    /// set, only its first bytes. A proxy gives it unredacted;
+    /// [`AuditLog::record`] redacts it (and turns a preview into a JSON
+    /// string) before it is written anywhere.
+    pub result: Option<String>,
+    /// SHA-256 of the whole result, when `result` holds only a preview.
+    pub result_hash: Option<[u8; 32]>,
     /// From request received to response forwarded.
     pub latency_us: i64,
     /// The record's number within its session, given by the session's

@@ -31,7 +31,7 @@ pub struct AuditFilter {
     pub since: Option<i64>,
     /// Only records before this time (microseconds since the epoch).
     pub until: Option<i64>,
-    /// Only records whose arguments, reason or JSON-RPC error contain every
+    /// Only records whose arguments, reason, JSON-RPC error or result contain every
     /// word of this text (the last word may be the start of a word).
     pub search: Option<String>,
     /// The keyset cursor: only records with a smaller id.
@@ -84,10 +84,24 @@ pub struct AuditEntry {
     pub rpc_error: Option<serde_json::Value>,
     /// Request to response, in microseconds.
     pub latency_us: i64,
+    /// When `arguments` is only a preview: the full arguments' size in
+    /// bytes.
+    pub arguments_size: Option<i64>,
+    /// When `arguments` is only a preview: the full arguments' SHA-256, in
+    /// hex.
+    pub arguments_hash: Option<String>,
+    /// A tool call's result, redacted: the whole result, or (when
+    /// `result_hash` is set) a string holding its first bytes.
+    #[ts(type = "unknown")]
+    pub result: Option<serde_json::Value>,
+    /// When `result` is only a preview: the full result's SHA-256, in hex
+    /// (its size is `result_size`).
+    pub result_hash: Option<String>,
 }
 
 const COLUMNS: &str = "a.id, a.time, a.session, a.client, a.server, a.method, a.tool, a.arguments,
-    a.decision, a.reason, a.result_size, a.is_error, a.rpc_error, a.latency_us";
+    a.decision, a.reason, a.result_size, a.is_error, a.rpc_error, a.latency_us,
+    a.arguments_size, a.arguments_hash, a.result, a.result_hash";
 
 /// Turns the user's search text into an FTS5 query: each word quoted (so
 /// FTS5 syntax in it is taken literally) and all required; the last one
@@ -237,7 +251,22 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         is_error: r.get(11)?,
         rpc_error: json(12)?,
         latency_us: r.get(13)?,
+        arguments_size: r.get(14)?,
+        arguments_hash: r.get::<_, Option<Vec<u8>>>(15)?.map(hex),
+        result: json(16)?,
+        result_hash: r.get::<_, Option<Vec<u8>>>(17)?.map(hex),
     })
+}
+
+/// Lowercase hex of `bytes`.
+fn hex(bytes: Vec<u8>) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Whether `filter` searches text (and so needs the index current).
@@ -266,8 +295,9 @@ impl Store {
                 return Ok(0);
             }
             let added = conn.execute(
-                "INSERT INTO audit_fts (rowid, arguments, reason, rpc_error)
-                 SELECT id, arguments, reason, rpc_error FROM audit WHERE id > ?1 AND id <= ?2",
+                "INSERT INTO audit_fts (rowid, arguments, reason, rpc_error, result)
+                 SELECT id, arguments, reason, rpc_error, result FROM audit
+                 WHERE id > ?1 AND id <= ?2",
                 [from, to],
             )?;
             conn.execute("UPDATE audit_fts_state SET indexed_to = ?1", [to])?;

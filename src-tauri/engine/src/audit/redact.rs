@@ -70,6 +70,32 @@ impl Redactor {
         out
     }
 
+    /// Redacts a piece of JSON cut off at some byte (a preview of a longer
+    /// document): known values everywhere, and every string value under a
+    /// secret-looking key, including one the cut leaves unterminated.
+    pub fn fragment(&self, text: &str) -> String {
+        let text = self.text(text);
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some((key, value_start)) = next_string_member(rest) {
+            let (head, tail) = rest.split_at(value_start);
+            out.push_str(head);
+            let value_len = string_len(tail);
+            if key_looks_secret(key) {
+                out.push_str(REDACTED);
+                // Keep the closing quote, if the cut left one.
+                if tail[..value_len].ends_with('"') {
+                    out.push('"');
+                }
+            } else {
+                out.push_str(&tail[..value_len]);
+            }
+            rest = &tail[value_len..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     fn value(&self, value: &mut Value) {
         match value {
             Value::String(s) if self.known.iter().any(|k| s.contains(k.expose())) => {
@@ -100,6 +126,51 @@ impl Redactor {
     }
 }
 
+/// The next `"key": "` in `text`: the key, and the offset just after the
+/// value's opening quote.
+fn next_string_member(text: &str) -> Option<(&str, usize)> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(open) = text[from..].find('"').map(|i| from + i) {
+        let len = string_len(&text[open + 1..]);
+        let close = open + 1 + len;
+        if !text[open + 1..close].ends_with('"') {
+            return None; // an unterminated string ends the text
+        }
+        let key = &text[open + 1..close - 1];
+        let mut at = close;
+        while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        if bytes.get(at) == Some(&b':') {
+            at += 1;
+            while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+                at += 1;
+            }
+            if bytes.get(at) == Some(&b'"') {
+                return Some((key, at + 1));
+            }
+        }
+        from = close;
+    }
+    None
+}
+
+/// The length of a JSON string's body and closing quote at the start of
+/// `text` (just after its opening quote): all of `text` if it never closes.
+fn string_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    text.len()
+}
+
 /// Whether a key names a secret: `apiKey`, `X-Api-Key`, `db_password`, ...
 pub fn key_looks_secret(key: &str) -> bool {
     let normal: String = key
@@ -113,6 +184,24 @@ pub fn key_looks_secret(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_off_document_loses_its_secret_values_even_unterminated() {
+        let r = Redactor::new([SecretValue::new("known-secret-value")]);
+        let cut = r#"{"note": "known-secret-value here", "items": [{"api_key": "sk-1\"2", "name": "a"}], "password": "hunt"#;
+        let out = r.fragment(cut);
+        assert_eq!(
+            out,
+            r#"{"note": "[REDACTED] here", "items": [{"api_key": "[REDACTED]", "name": "a"}], "password": "[REDACTED]"#
+        );
+        // A key cut off in the middle is left as it is: there is no value.
+        assert_eq!(r.fragment(r#"{"a": "b", "tok"#), r#"{"a": "b", "tok"#);
+        // Escaped quotes inside an ordinary value do not end it early.
+        assert_eq!(
+            r.fragment(r#"{"q": "say \"token\": \"x\"", "b": 1}"#),
+            r#"{"q": "say \"token\": \"x\"", "b": 1}"#
+        );
+    }
 
     #[test]
     fn secret_looking_keys_are_redacted_at_any_depth() {

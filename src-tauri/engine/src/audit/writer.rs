@@ -293,7 +293,7 @@ pub(super) fn insert_all<'a>(
             "INSERT OR IGNORE INTO audit (",
             chain::content_columns!(),
             ", prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         ))?;
         for r in records {
             let reason = r.reason.as_deref().map(|t| match redactor {
@@ -315,6 +315,7 @@ pub(super) fn insert_all<'a>(
                 other => (other, None, None),
             };
             let rpc_error = json(&r.rpc_error);
+            let result = json(&r.result);
             let text =
                 |t: Option<&'a str>| t.map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes()));
             let int = |i: Option<i64>| i.map_or(ValueRef::Null, ValueRef::Integer);
@@ -343,6 +344,12 @@ pub(super) fn insert_all<'a>(
                     .map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
                 ValueRef::Integer(r.latency_us),
                 int(r.seq),
+                result
+                    .as_deref()
+                    .map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
+                r.result_hash
+                    .as_ref()
+                    .map_or(ValueRef::Null, |h| ValueRef::Blob(h)),
             ];
             let hash = chain::record_hash(&mut buf, &head.hash, &fields);
             let inserted = insert.execute(params_from_iter(

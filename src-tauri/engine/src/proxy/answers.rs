@@ -19,6 +19,9 @@ pub(super) struct Outcome {
     pub is_error: Option<bool>,
     /// The JSON-RPC error object, as JSON.
     pub rpc_error: Option<String>,
+    /// A tool call's result: whole, or its first bytes and the whole one's
+    /// SHA-256.
+    pub result: Option<(String, Option<[u8; 32]>)>,
 }
 
 impl Outcome {
@@ -30,12 +33,14 @@ impl Outcome {
             result_size: body.len(),
             is_error: None,
             rpc_error: Some(serde_json::json!({ "code": code, "message": reason }).to_string()),
+            result: None,
         }
     }
 }
 
 impl Proxy {
     pub(super) fn record(&self, call: Call, outcome: Outcome) -> AuditRecord {
+        let (result, result_hash) = outcome.result.unzip();
         AuditRecord {
             time: call.time,
             session: self.cfg.session.clone(),
@@ -49,6 +54,8 @@ impl Proxy {
             result_size: Some(outcome.result_size as i64),
             is_error: outcome.is_error,
             rpc_error: outcome.rpc_error,
+            result,
+            result_hash: result_hash.flatten(),
             latency_us: call.received.elapsed().as_micros() as i64,
             seq: None,
         }
@@ -70,6 +77,7 @@ impl Proxy {
             reason: Some(reason),
             is_error: Some(true),
             rpc_error: None,
+            result: None,
         };
         self.answer_after_audit(out, self.record(call, outcome), body, id)
             .await;

@@ -76,6 +76,10 @@ pub struct ProxyConfig {
     /// it, such calls are refused.
     pub approvals: Option<ApprovalsConfig>,
 }
+    /// Tool results longer than this many bytes are recorded as a preview
+    /// of this length with the whole result's SHA-256 (the store's
+    /// `audit.preview_bytes`).
+    pub result_preview_bytes: usize,
 
 /// How a proxy asks the person.
 #[derive(Debug, Clone)]
@@ -99,6 +103,7 @@ impl ProxyConfig {
             log_hint: String::new(),
             database: None,
             approvals: None,
+            result_preview_bytes: crate::audit::DEFAULT_PREVIEW_BYTES,
         }
     }
 }

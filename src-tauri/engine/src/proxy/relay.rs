@@ -279,6 +279,7 @@ impl Proxy {
         };
         let mut body = Cow::Borrowed(line);
         let mut is_error = None;
+        let mut result = None;
         match call.method.as_deref().unwrap_or_default() {
             "tools/list" => match self.note_tools(&msg).filter_tools(line, &msg) {
                 Listing::Unchanged => {}
@@ -298,10 +299,12 @@ impl Proxy {
                 }
             }
             "tools/call" => {
-                is_error = msg
-                    .result()
-                    .and_then(|r| serde_json::from_str::<ToolResultProbe>(r.get()).ok())
-                    .and_then(|p| p.is_error);
+                if let Some(r) = msg.result() {
+                    is_error = serde_json::from_str::<ToolResultProbe>(r.get())
+                        .ok()
+                        .and_then(|p| p.is_error);
+                    result = Some(preview(r.get(), self.cfg.result_preview_bytes));
+                }
             }
             _ => {}
         }
@@ -338,6 +341,7 @@ impl Proxy {
     /// risk tiers and the app, and decides with them from now on: the
     /// snapshot is rebuilt before the list reaches the client, so no call
     /// the client makes after listing is judged by the tool's name alone.
+            result,
     /// Only when the list differs from the last one this proxy saw (a hash
     /// of the bytes tells): once per session, typically.
     fn note_tools(&self, msg: &Message<'_>) -> &Self {
@@ -537,6 +541,25 @@ fn splice_out(line: &[u8], items: &[&RawValue], drop: &[bool]) -> Option<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+/// What the audit record keeps of a result: all of it when it fits in
+/// `limit` bytes; otherwise its first bytes (cut at a character boundary)
+/// and the whole result's SHA-256. The journal redacts either before it is
+/// written anywhere.
+fn preview(result: &str, limit: usize) -> (String, Option<[u8; 32]>) {
+    use sha2::{Digest, Sha256};
+    if result.len() <= limit {
+        return (result.to_owned(), None);
+    }
+    let mut end = limit;
+    while !result.is_char_boundary(end) {
+        end -= 1;
+    }
+    (
+        result[..end].to_owned(),
+        Some(Sha256::digest(result.as_bytes()).into()),
+    )
+}
+
 
     fn splice(line: &str, drop: &[bool]) -> String {
         #[derive(serde::Deserialize)]
@@ -584,3 +607,14 @@ mod tests {
         assert!(splice_out(LIST.as_bytes(), &[&elsewhere], &[false]).is_none());
     }
 }
+    #[test]
+    fn a_long_result_is_previewed_at_a_character_boundary_with_its_hash() {
+        use sha2::{Digest, Sha256};
+        let short = r#"{"content":[]}"#;
+        assert_eq!(preview(short, short.len()), (short.to_owned(), None));
+        let long = r#"{"text":"ééééé"}"#; // é is two bytes: byte 12 is inside one
+        let (head, hash) = preview(long, 12);
+        assert_eq!(head, r#"{"text":"é"#);
+        assert_eq!(hash, Some(Sha256::digest(long.as_bytes()).into()));
+    }
+

@@ -311,4 +311,34 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER alert_mutes_deleted AFTER DELETE ON alert_mutes
         BEGIN UPDATE revisions SET rev = rev + 1 WHERE topic = 'alerts'; END;
     "#,
+    // 9: what the server answered. A tool call's result is stored
+    // redacted, whole when it fits the preview length, otherwise as a JSON
+    // string holding its first bytes with the full result's SHA-256
+    // (`result_hash`; its size is `result_size`). Full text reaches the
+    // results too: the index is rebuilt with a `result` column, filled
+    // again on the next search (`indexed_to` back to 0).
+    r#"
+    ALTER TABLE audit ADD COLUMN result TEXT;
+    ALTER TABLE audit ADD COLUMN result_hash BLOB;
+    DROP TRIGGER audit_fts_deleted;
+    DROP TRIGGER audit_fts_updated;
+    DROP TABLE audit_fts;
+    CREATE VIRTUAL TABLE audit_fts USING fts5 (
+        arguments, reason, rpc_error, result,
+        content = 'audit', content_rowid = 'id'
+    );
+    UPDATE audit_fts_state SET indexed_to = 0;
+    CREATE TRIGGER audit_fts_deleted AFTER DELETE ON audit
+        WHEN old.id <= (SELECT indexed_to FROM audit_fts_state) BEGIN
+        INSERT INTO audit_fts (audit_fts, rowid, arguments, reason, rpc_error, result)
+            VALUES ('delete', old.id, old.arguments, old.reason, old.rpc_error, old.result);
+    END;
+    CREATE TRIGGER audit_fts_updated AFTER UPDATE OF arguments, reason, rpc_error, result ON audit
+        WHEN old.id <= (SELECT indexed_to FROM audit_fts_state) BEGIN
+        INSERT INTO audit_fts (audit_fts, rowid, arguments, reason, rpc_error, result)
+            VALUES ('delete', old.id, old.arguments, old.reason, old.rpc_error, old.result);
+        INSERT INTO audit_fts (rowid, arguments, reason, rpc_error, result)
+            VALUES (new.id, new.arguments, new.reason, new.rpc_error, new.result);
+    END;
+    "#,
 ];

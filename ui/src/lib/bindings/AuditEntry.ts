@@ -60,4 +60,24 @@ rpc_error: unknown,
 /**
  * Request to response, in microseconds.
  */
-latency_us: number, };
+latency_us: number, 
+/**
+ * When `arguments` is only a preview: the full arguments' size in
+ * bytes.
+ */
+arguments_size: number | null, 
+/**
+ * When `arguments` is only a preview: the full arguments' SHA-256, in
+ * hex.
+ */
+arguments_hash: string | null, 
+/**
+ * A tool call's result, redacted: the whole result, or (when
+ * `result_hash` is set) a string holding its first bytes.
+ */
+result: unknown, 
+/**
+ * When `result` is only a preview: the full result's SHA-256, in hex
+ * (its size is `result_size`).
+ */
+result_hash: string | null, };

@@ -23,6 +23,8 @@ fn record(session: &str, seq: i64, time: i64) -> AuditRecord {
         result_size: Some(10),
         is_error: Some(false),
         rpc_error: None,
+        result: None,
+        result_hash: None,
         latency_us: 5,
         seq: Some(seq),
     }
@@ -337,6 +339,49 @@ fn large_arguments_are_stored_as_a_preview_with_their_size_and_hash() {
     assert_eq!(hash, Some(sha256(big.as_bytes())));
     assert_eq!(row(2), (small, None, None));
     assert!(store.audit_verify().unwrap().intact());
+}
+
+#[test]
+fn a_record_without_a_result_hashes_as_before_results_were_kept() {
+    // Records chained before schema v9 had sixteen content columns; the
+    // two added since are encoded only when set, so those records verify.
+    let row = record("s", 1, 1);
+    let text = |s: &'static str| ValueRef::Text(s.as_bytes());
+    let mut fields = [ValueRef::Null; CONTENT_LEN];
+    fields[0] = ValueRef::Integer(row.time);
+    fields[1] = text("s");
+    fields[3] = text("files");
+    fields[9] = text("allowed");
+    let mut buf = Vec::new();
+    let prev = [7u8; 32];
+    let now = record_hash(&mut buf, &prev, &fields);
+    assert_eq!(now, record_hash(&mut buf, &prev, &fields[..FIRST_LEN]));
+    fields[16] = text(r#"{"content":[]}"#);
+    let with_result = record_hash(&mut buf, &prev, &fields);
+    assert_ne!(with_result, now);
+    // Where a value sits counts: the same bytes as the result's hash differ.
+    fields[16] = ValueRef::Null;
+    fields[17] = ValueRef::Blob(br#"{"content":[]}"#);
+    assert_ne!(record_hash(&mut buf, &prev, &fields), with_result);
+}
+
+#[test]
+fn verify_catches_an_edited_result() {
+    let (_tmp, mut store) = store_with(2, 0, 1);
+    let with_result = AuditRecord {
+        result: Some(r#"{"content":[{"type":"text","text":"42"}]}"#.into()),
+        ..record("s", 3, 3)
+    };
+    insert_all(store.conn_mut(), None, [with_result].iter()).unwrap();
+    assert!(store.audit_verify().unwrap().intact());
+    store
+        .conn()
+        .execute(
+            "UPDATE audit SET result = replace(result, '42', '41') WHERE id = 3",
+            [],
+        )
+        .unwrap();
+    assert_eq!(broken(&store), Some(ChainBreak::Edited { id: 3 }));
 }
 
 #[test]

@@ -20,6 +20,8 @@ fn record(server: &str, tool: &str, decision: AuditDecision, time: i64) -> Audit
         result_size: Some(42),
         is_error: Some(false),
         rpc_error: None,
+        result: None,
+        result_hash: None,
         latency_us: 17,
         seq: None,
     }
