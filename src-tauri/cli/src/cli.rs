@@ -55,6 +55,9 @@ pub enum Command {
     /// Calls waiting for your approval: list them, allow or deny one.
     #[command(subcommand)]
     Approvals(ApprovalsCommand),
+    /// Alerts raised from the audit log: list, acknowledge, mute rules.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +194,49 @@ pub enum ApprovalsCommand {
     Timeout {
         /// Seconds (the default is 45, below clients' own timeouts).
         seconds: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// The open alerts, newest first (evaluating new audit records first).
+    List {
+        /// Acknowledged alerts too.
+        #[arg(long)]
+        all: bool,
+        /// The rules instead: what each watches for, and whether it is muted.
+        #[arg(long, conflicts_with = "all")]
+        rules: bool,
+    },
+    /// Acknowledge alerts.
+    #[command(override_usage = "gatehouse alerts ack ID...\n       gatehouse alerts ack --all")]
+    Ack {
+        /// The alerts' ids, from `alerts list`.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<i64>,
+        /// Every open alert.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Stop a rule from raising alerts.
+    Mute {
+        /// The rule, as `alerts list --rules` names it.
+        rule: String,
+    },
+    /// Let a muted rule raise alerts again.
+    Unmute {
+        /// The rule, as `alerts list --rules` names it.
+        rule: String,
+    },
+    /// When calls are unusual: HH:MM-HH:MM local time (e.g. 22:00-07:00), or off.
+    QuietHours {
+        /// The window, or `off` (the default).
+        window: String,
+    },
+    /// How many refused calls within how many seconds make a burst.
+    DenialBurst {
+        /// COUNT/SECONDS (the default is 5/60).
+        burst: String,
     },
 }
 

@@ -2,6 +2,7 @@
 //! data directory per test, and the real OS keychain (the test command runs
 //! them inside a D-Bus session with an unlocked gnome-keyring).
 
+mod alerts;
 mod audit;
 mod audit_chain;
 mod clients;

@@ -1,6 +1,7 @@
 //! One function per verb. Each opens what it needs (most verbs never start
 //! an async runtime) and calls into the engine.
 
+mod alerts;
 mod approvals;
 mod audit;
 mod audit_chain;
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Registry(_) => not_yet("registry"),
         Command::Audit(cmd) => audit::run(cmd, json),
         Command::Approvals(cmd) => approvals::run(cmd, json),
+        Command::Alerts(cmd) => alerts::run(cmd, json),
     }
 }
 
