@@ -75,11 +75,11 @@ pub struct ProxyConfig {
     /// Where to ask the person about calls the policy asks about. Without
     /// it, such calls are refused.
     pub approvals: Option<ApprovalsConfig>,
-}
     /// Tool results longer than this many bytes are recorded as a preview
     /// of this length with the whole result's SHA-256 (the store's
     /// `audit.preview_bytes`).
     pub result_preview_bytes: usize,
+}
 
 /// How a proxy asks the person.
 #[derive(Debug, Clone)]

@@ -322,6 +322,7 @@ impl Proxy {
             result_size: body.len(),
             is_error,
             rpc_error,
+            result,
         };
         let record = self.record(call, outcome);
         match self.audit.record(record) {
@@ -341,7 +342,6 @@ impl Proxy {
     /// risk tiers and the app, and decides with them from now on: the
     /// snapshot is rebuilt before the list reaches the client, so no call
     /// the client makes after listing is judged by the tool's name alone.
-            result,
     /// Only when the list differs from the last one this proxy saw (a hash
     /// of the bytes tells): once per session, typically.
     fn note_tools(&self, msg: &Message<'_>) -> &Self {
@@ -512,6 +512,25 @@ enum Listing {
 /// byte outside the array, and each kept element, is copied as is; kept
 /// elements are joined by a plain `,`. `None` if an item does not lie
 /// within `line`.
+/// What the audit record keeps of a result: all of it when it fits in
+/// `limit` bytes; otherwise its first bytes (cut at a character boundary)
+/// and the whole result's SHA-256. The journal redacts either before it is
+/// written anywhere.
+fn preview(result: &str, limit: usize) -> (String, Option<[u8; 32]>) {
+    use sha2::{Digest, Sha256};
+    if result.len() <= limit {
+        return (result.to_owned(), None);
+    }
+    let mut end = limit;
+    while !result.is_char_boundary(end) {
+        end -= 1;
+    }
+    (
+        result[..end].to_owned(),
+        Some(Sha256::digest(result.as_bytes()).into()),
+    )
+}
+
 fn splice_out(line: &[u8], items: &[&RawValue], drop: &[bool]) -> Option<Vec<u8>> {
     let base = line.as_ptr() as usize;
     let span = |item: &RawValue| {
@@ -541,25 +560,6 @@ fn splice_out(line: &[u8], items: &[&RawValue], drop: &[bool]) -> Option<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
-/// What the audit record keeps of a result: all of it when it fits in
-/// `limit` bytes; otherwise its first bytes (cut at a character boundary)
-/// and the whole result's SHA-256. The journal redacts either before it is
-/// written anywhere.
-fn preview(result: &str, limit: usize) -> (String, Option<[u8; 32]>) {
-    use sha2::{Digest, Sha256};
-    if result.len() <= limit {
-        return (result.to_owned(), None);
-    }
-    let mut end = limit;
-    while !result.is_char_boundary(end) {
-        end -= 1;
-    }
-    (
-        result[..end].to_owned(),
-        Some(Sha256::digest(result.as_bytes()).into()),
-    )
-}
-
 
     fn splice(line: &str, drop: &[bool]) -> String {
         #[derive(serde::Deserialize)]
@@ -606,7 +606,7 @@ fn preview(result: &str, limit: usize) -> (String, Option<[u8; 32]>) {
         let elsewhere: Box<RawValue> = RawValue::from_string(r#"{"name":"x"}"#.into()).unwrap();
         assert!(splice_out(LIST.as_bytes(), &[&elsewhere], &[false]).is_none());
     }
-}
+
     #[test]
     fn a_long_result_is_previewed_at_a_character_boundary_with_its_hash() {
         use sha2::{Digest, Sha256};
@@ -617,4 +617,4 @@ fn preview(result: &str, limit: usize) -> (String, Option<[u8; 32]>) {
         assert_eq!(head, r#"{"text":"é"#);
         assert_eq!(hash, Some(Sha256::digest(long.as_bytes()).into()));
     }
-
+}
