@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRoute, routeHash, serverHref } from "./router.svelte";
+import { historyHref, parseRoute, routeHash, serverHref } from "./router.svelte";
 
 describe("routes", () => {
   it.each([
@@ -12,6 +12,9 @@ describe("routes", () => {
     ["#/servers/%E0%A4%A", { page: "servers", server: null }],
     ["#/clients/office", { page: "clients", server: null }],
     ["#/nowhere", { page: "overview", server: null }],
+    ["#/history?id=42", { page: "history", server: null, query: { id: "42" } }],
+    ["#/history?", { page: "history", server: null }],
+    ["#/servers/office?tab=rules", { page: "servers", server: "office", query: { tab: "rules" } }],
   ])("%j", (hash, route) => {
     expect(parseRoute(hash)).toEqual(route);
   });
@@ -21,5 +24,11 @@ describe("routes", () => {
       expect(parseRoute(serverHref(server))).toEqual({ page: "servers", server });
     }
     expect(routeHash({ page: "history", server: null })).toBe("/history");
+    expect(historyHref(7)).toBe("#/history?id=7");
+    expect(parseRoute(historyHref(7))).toEqual({
+      page: "history",
+      server: null,
+      query: { id: "7" },
+    });
   });
 });
