@@ -48,6 +48,7 @@ pub fn watch_store(app: AppHandle, database: PathBuf) {
                 match watcher.changed() {
                     Ok(topics) => {
                         for topic in topics {
+                            crate::alerts::on_change(&app, topic);
                             if let Err(err) = emit::store_changed(&app, &topic) {
                                 eprintln!("gatehouse: cannot notify the UI: {err}");
                             }

@@ -5,6 +5,7 @@
 //! instance. Everything that is not a window lives in `gatehouse-engine`.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod alerts;
 mod approvals;
 mod commands;
 mod events;
@@ -43,6 +44,7 @@ fn main() {
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             tray::install(app.handle())?;
+            alerts::start(app.handle());
             events::watch_store(app.handle().clone(), database);
             approvals::start(app.handle())?;
             // Started by a proxy that needs an approval: the tray and the

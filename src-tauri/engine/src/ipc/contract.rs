@@ -42,6 +42,15 @@ macro_rules! ipc_commands {
             audit_summary() -> $crate::audit::AuditSummary;
             /// One whole audit record, or null if there is none with this id.
             audit_get(id: i64) -> Option<$crate::audit::AuditEntry>;
+            /// The alerts, newest first: the open ones, or all with `all`. The
+            /// audit records written since the last pass are evaluated first.
+            alerts_list(all: bool) -> Vec<$crate::alerts::Alert>;
+            /// Acknowledges some alerts, or all open ones; how many were open.
+            alerts_ack(which: $crate::alerts::AlertAck) -> u32;
+            /// Mutes or unmutes an alert rule: a muted rule raises no alerts.
+            alerts_mute(rule: $crate::alerts::AlertRule, muted: bool) -> ();
+            /// Every alert rule: what it watches for, whether it is muted, its setting.
+            alerts_rules() -> Vec<$crate::alerts::AlertRuleInfo>;
         }
     };
 }

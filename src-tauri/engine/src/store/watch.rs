@@ -29,6 +29,8 @@ pub enum Topic {
     Tools,
     /// Audit records were appended.
     Audit,
+    /// Alerts were raised or acknowledged, or a rule was muted.
+    Alerts,
 }
 
 impl Topic {
@@ -38,6 +40,7 @@ impl Topic {
             "policies" => Some(Topic::Policies),
             "tools" => Some(Topic::Tools),
             "audit" => Some(Topic::Audit),
+            "alerts" => Some(Topic::Alerts),
             _ => None,
         }
     }
