@@ -11,6 +11,7 @@ export const pages = [
   { id: "install", label: "Install" },
   { id: "approvals", label: "Approvals" },
   { id: "history", label: "History" },
+  { id: "alerts", label: "Alerts" },
   { id: "settings", label: "Settings" },
 ] as const;
 
