@@ -11,6 +11,7 @@ mod commands;
 mod events;
 mod export;
 mod tray;
+mod upkeep;
 mod window;
 
 use gatehouse_engine::{DataDir, Engine, Keychain};
@@ -25,6 +26,7 @@ fn main() {
         }
     };
     let database = engine.data_dir().database();
+    let data_dir = engine.data_dir().clone();
     let background = std::env::args().any(|a| a == "--background");
     let instance_id = instance_id(engine.data_dir().root());
 
@@ -46,6 +48,7 @@ fn main() {
             tray::install(app.handle())?;
             alerts::start(app.handle());
             events::watch_store(app.handle().clone(), database);
+            upkeep::start(data_dir);
             approvals::start(app.handle())?;
             // Started by a proxy that needs an approval: the tray and the
             // popup only.

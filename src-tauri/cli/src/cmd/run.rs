@@ -65,6 +65,14 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
     if let Ok(retention) = store.audit_retention() {
         cfg.result_preview_bytes = retention.preview_bytes;
     }
+    // Retention, for people who never open the app (which applies it
+    // hourly): when it is due, on a thread of its own, in small steps.
+    if store
+        .audit_prune_due(gatehouse_engine::now_micros())
+        .unwrap_or(false)
+    {
+        prune_in_background(&dir);
+    }
     // Records of proxies that died before their writer stored them.
     if let Err(e) = audit::recover_spools(&dir, &mut store) {
         eprintln!("gatehouse: could not import earlier audit records yet: {e}");
@@ -212,4 +220,30 @@ mod stdio {
             pipe::Sender::from_file(duplicate_pipe(std::io::stdout().as_fd())?).ok()
         }
     }
+}
+
+/// Applies audit retention on a thread, a few thousand records per
+/// transaction so this proxy's writer (and other proxies') never wait long.
+fn prune_in_background(dir: &DataDir) {
+    let dir = dir.clone();
+    let _ = std::thread::Builder::new()
+        .name("audit-retention".into())
+        .spawn(move || {
+            let Ok(mut store) = Store::open(&dir) else {
+                return;
+            };
+            let now = gatehouse_engine::now_micros();
+            loop {
+                match store.audit_prune_some(now, 5_000) {
+                    Ok(step) if step.deleted > 0 => {
+                        std::thread::sleep(std::time::Duration::from_millis(20))
+                    }
+                    Ok(_) => return,
+                    Err(e) => {
+                        eprintln!("gatehouse: applying audit retention failed: {e}");
+                        return;
+                    }
+                }
+            }
+        });
 }

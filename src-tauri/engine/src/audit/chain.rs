@@ -419,6 +419,40 @@ impl Store {
     /// cap is met approximately: the database's live pages over its record
     /// count estimate the bytes a record takes.
     pub fn audit_prune(&mut self, now: i64) -> Result<PruneReport> {
+        self.audit_prune_some(now, i64::MAX)
+    }
+
+    /// Whether [`Store::audit_prune`] has anything to do as of `now`: the
+    /// oldest record is older than the retention period, or the database
+    /// is over its size cap. Reads only, so a proxy can ask at start.
+    pub fn audit_prune_due(&self, now: i64) -> Result<bool> {
+        let retention = self.audit_retention()?;
+        let conn = self.conn();
+        if let Some(days) = retention.days {
+            let cutoff = now.saturating_sub(i64::from(days) * 86_400 * 1_000_000);
+            let oldest: Option<i64> = conn
+                .query_row("SELECT time FROM audit ORDER BY id LIMIT 1", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if oldest.is_some_and(|t| t < cutoff) {
+                return Ok(true);
+            }
+        }
+        if let Some(max_mb) = retention.max_mb {
+            let pragma = |name: &str| -> rusqlite::Result<i64> {
+                conn.pragma_query_value(None, name, |r| r.get(0))
+            };
+            let live = (pragma("page_count")? - pragma("freelist_count")?) * pragma("page_size")?;
+            return Ok(live > max_mb.saturating_mul(1024 * 1024) as i64);
+        }
+        Ok(false)
+    }
+
+    /// Like [`Store::audit_prune`], but deletes at most `max` records, the
+    /// oldest first, so a background task never holds the write lock long.
+    /// Call it until it deletes nothing.
+    pub fn audit_prune_some(&mut self, now: i64, max: i64) -> Result<PruneReport> {
         let retention = self.audit_retention()?;
         let tx = self
             .conn_mut()
@@ -458,7 +492,9 @@ impl Store {
                 }
             }
         }
-        let cut = cut.min(head.id);
+        let oldest: i64 =
+            tx.query_row("SELECT coalesce(min(id), 0) FROM audit", [], |r| r.get(0))?;
+        let cut = cut.min(head.id).min(oldest.saturating_add(max.max(1)));
         let anchor: Option<(i64, Hash)> = tx
             .query_row(
                 "SELECT id, hash FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT 1",

@@ -284,13 +284,32 @@ impl Store {
     /// call it; the app may call it in the background so a search finds the
     /// index current. Returns how many records it indexed.
     pub fn audit_index_text(&self) -> Result<u64> {
+        self.audit_index_text_some(i64::MAX)
+    }
+
+    /// Like [`Store::audit_index_text`], but indexes at most `max` records,
+    /// the oldest first, so a background task never holds the write lock
+    /// long (proxies' writers wait on it). Returns how many it indexed: 0
+    /// once the index is current.
+    pub fn audit_index_text_some(&self, max: i64) -> Result<u64> {
         let conn = self.conn();
+        // Most calls find nothing new: find out without the write lock.
+        let current: bool = conn.query_row(
+            "SELECT (SELECT indexed_to FROM audit_fts_state)
+                 >= (SELECT coalesce(max(id), 0) FROM audit)",
+            [],
+            |r| r.get(0),
+        )?;
+        if current {
+            return Ok(0);
+        }
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let indexed = (|| -> Result<u64> {
             let from: i64 =
                 conn.query_row("SELECT indexed_to FROM audit_fts_state", [], |r| r.get(0))?;
-            let to: i64 =
+            let newest: i64 =
                 conn.query_row("SELECT coalesce(max(id), 0) FROM audit", [], |r| r.get(0))?;
+            let to = newest.min(from.saturating_add(max.max(1)));
             if to <= from {
                 return Ok(0);
             }

@@ -251,6 +251,32 @@ fn retention_by_age_leaves_an_anchor_and_verify_green() {
 }
 
 #[test]
+fn retention_in_small_steps_deletes_as_much_and_keeps_verify_green() {
+    let now = 1_000 * DAY;
+    let (_tmp, mut store) = store_with(10, now - 11 * DAY, DAY);
+    let mut retention = store.audit_retention().unwrap();
+    retention.days = Some(7);
+    store.set_audit_retention(&retention).unwrap();
+    assert!(store.audit_prune_due(now).unwrap());
+    let mut steps = Vec::new();
+    loop {
+        let step = store.audit_prune_some(now, 2).unwrap();
+        assert!(store.audit_verify().unwrap().intact());
+        if step.deleted == 0 {
+            break;
+        }
+        steps.push((step.deleted, step.anchor_id));
+    }
+    assert_eq!(steps, [(2, Some(2)), (1, Some(3))]);
+    let report = store.audit_verify().unwrap();
+    assert_eq!(
+        (report.records, report.first_id, report.pruned),
+        (7, Some(4), 3)
+    );
+    assert!(!store.audit_prune_due(now).unwrap());
+}
+
+#[test]
 fn retention_keeps_the_newest_record_however_old() {
     let (_tmp, mut store) = store_with(3, 0, 1);
     let pruned = store.audit_prune(1_000 * DAY).unwrap();

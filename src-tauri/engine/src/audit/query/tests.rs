@@ -315,6 +315,36 @@ async fn the_index_catches_up_on_search_and_skips_rows_deleted_before() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn the_index_can_catch_up_a_few_records_at_a_time() {
+    let records: Vec<AuditRecord> = (0..5)
+        .map(|i| {
+            let mut r = record("fs", "read", AuditDecision::Allowed, 1_000 + i);
+            r.arguments = Some(format!(r#"{{"path":"/srv/word{i}"}}"#));
+            r
+        })
+        .collect();
+    let (_tmp, store, _w) = store_with(records).await;
+    let steps: Vec<u64> = std::iter::repeat_with(|| store.audit_index_text_some(2).unwrap())
+        .take(4)
+        .collect();
+    assert_eq!(steps, [2, 2, 1, 0]);
+    let hits = store
+        .audit_search(&page(AuditFilter {
+            search: Some("word4".into()),
+            ..Default::default()
+        }))
+        .unwrap();
+    assert_eq!(hits.entries.len(), 1);
+    store
+        .conn()
+        .execute(
+            "INSERT INTO audit_fts (audit_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn keyset_pages_return_every_record_once_while_records_arrive() {
     let records: Vec<AuditRecord> = (0..95)
         .map(|i| {
