@@ -15,6 +15,7 @@ mod engine;
 mod error;
 pub mod ipc;
 mod paths;
+pub mod pins;
 pub mod policy;
 pub mod proxy;
 mod secrets;

@@ -117,14 +117,23 @@ fn host_of(text: &str) -> Option<String> {
     (!host.is_empty()).then_some(host)
 }
 
-/// Whether a JSON-RPC error object says the upstream rate-limited the call:
-/// code 429, or "429", "rate limit" or "too many requests" in its message
-/// or data.
-pub(super) fn is_rate_limit(rpc_error: &str) -> bool {
+/// Words that say "rate limited": an HTTP status 429 named as such, "rate
+/// limit" or "too many requests". A bare 429 is not enough (an issue or
+/// line number).
+fn rate_limit_words() -> &'static Regex {
     static WORDS: OnceLock<Regex> = OnceLock::new();
-    let words = WORDS.get_or_init(|| {
-        Regex::new(r"(?i)\b429\b|rate[ _-]?limit|too many requests").expect("a valid pattern")
-    });
+    WORDS.get_or_init(|| {
+        Regex::new(
+            r"(?i)\b(?:http|status|code|error)\W{0,3}429\b|\b429\W{0,3}too many|rate[ _-]?limit|too many requests",
+        )
+        .expect("a valid pattern")
+    })
+}
+
+/// Whether a JSON-RPC error object says the upstream rate-limited the call:
+/// code 429, or the words in its message or data.
+pub(super) fn is_rate_limit(rpc_error: &str) -> bool {
+    let words = rate_limit_words();
     let Ok(error) = serde_json::from_str::<Value>(rpc_error) else {
         return words.is_match(rpc_error);
     };
@@ -137,6 +146,12 @@ pub(super) fn is_rate_limit(rpc_error: &str) -> bool {
         Some(other) => words.is_match(&other.to_string()),
     };
     text("message") || text("data")
+}
+
+/// Whether a tool result that is an error (`isError: true`; stored
+/// redacted, maybe as a preview) says the upstream rate-limited the call.
+pub(super) fn result_is_rate_limit(result: &str) -> bool {
+    rate_limit_words().is_match(result)
 }
 
 #[cfg(test)]
@@ -177,6 +192,9 @@ mod tests {
         assert!(is_rate_limit(r#"{"code":429,"message":"slow down"}"#));
         assert!(is_rate_limit(
             r#"{"code":-32603,"message":"upstream said HTTP 429"}"#
+        ));
+        assert!(!is_rate_limit(
+            r#"{"code":-32603,"message":"issue 429 is closed"}"#
         ));
         assert!(is_rate_limit(
             r#"{"code":-32000,"message":"x","data":{"status":"Too Many Requests"}}"#

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use super::classify::{Kind, classify, domains, is_rate_limit};
+use super::classify::{Kind, classify, domains, is_rate_limit, result_is_rate_limit};
 use super::quiet::local_offset;
 use super::{
     Alert, AlertRule, CHECKSUM_MISMATCH_METHOD, DESTRUCTIVE_STREAK, DenialBurst, QuietHours,
@@ -91,6 +91,8 @@ struct Row {
     decision: String,
     reason: Option<String>,
     rpc_error: Option<String>,
+    is_error: bool,
+    result: Option<String>,
 }
 
 /// An alert about to be stored.
@@ -209,7 +211,8 @@ impl Store {
 
 fn read_rows(conn: &Connection, from: i64) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, time, session, server, method, tool, arguments, decision, reason, rpc_error
+        "SELECT id, time, session, server, method, tool, arguments, decision, reason, rpc_error,
+                coalesce(is_error, 0), result
          FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![from, CHUNK], |r| {
@@ -224,6 +227,8 @@ fn read_rows(conn: &Connection, from: i64) -> Result<Vec<Row>> {
             decision: r.get(7)?,
             reason: r.get(8)?,
             rpc_error: r.get(9)?,
+            is_error: r.get(10)?,
+            result: r.get(11)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -254,7 +259,8 @@ impl Pass<'_> {
         }
         // Upstream rate limits: only records that reached the server.
         if !denied && row.method.is_some() {
-            let limited = row.rpc_error.as_deref().is_some_and(is_rate_limit);
+            let limited = row.rpc_error.as_deref().is_some_and(is_rate_limit)
+                || (row.is_error && row.result.as_deref().is_some_and(result_is_rate_limit));
             let streak = &mut self.session(row).rate_limited;
             if !limited {
                 streak.reset();

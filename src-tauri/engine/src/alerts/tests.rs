@@ -202,7 +202,15 @@ fn rate_limited(session: &str) -> AuditRecord {
 fn two_rate_limit_errors_in_a_row_alert() {
     let mut f = fixture();
     let a = f.push(rate_limited("s"));
-    let b = f.push(rate_limited("s"));
+    // A tool result that is an error and says so counts too.
+    let b = f.push(AuditRecord {
+        is_error: Some(true),
+        result: Some(
+            r#"{"content":[{"type":"text","text":"API error: 429 Too Many Requests"}],"isError":true}"#
+                .into(),
+        ),
+        ..call("s", "search", "{}")
+    });
     let alerts = f.eval();
     assert_eq!(rules(&alerts), [AlertRule::RateLimited]);
     assert_eq!(ids(&alerts[0]), [a, b]);
@@ -216,6 +224,12 @@ fn a_single_rate_limit_error_stays_silent() {
     f.push(rate_limited("s"));
     // Another session's error is not "in a row" with this one's.
     f.push(rate_limited("t"));
+    // A successful result that mentions rate limits is no error.
+    f.push(AuditRecord {
+        result: Some(r#"{"content":[{"type":"text","text":"the rate limit is 5000/h"}]}"#.into()),
+        ..call("s", "search", "{}")
+    });
+    f.push(rate_limited("s"));
     // Other errors are not rate limits.
     f.push(AuditRecord {
         rpc_error: Some(r#"{"code":-32601,"message":"Method not found"}"#.into()),
