@@ -3,8 +3,10 @@
 //! last 24 hours in numbers (the Overview's cards and top tools), and one
 //! whole record (the History page's detail drawer).
 //!
-//! The timeline and the summary read a time window through `audit_by_time`
-//! and count in SQL; neither holds more than one bucket per hour in memory.
+//! The timeline finds the ids its window spans through `audit_by_time` (no
+//! table lookups), then counts the rows in that id range in SQL, by the
+//! table's order or a filter's `(column, id)` index; it holds no more than
+//! one bucket per hour in memory.
 
 use rusqlite::types::Value;
 use serde::Serialize;
@@ -153,6 +155,24 @@ fn window(filter: &AuditFilter, now: i64) -> Result<(i64, i64)> {
 }
 
 impl Store {
+    /// The lowest and highest id of the records in `[since, until)`, read
+    /// from the time index alone (it holds each entry's id); `None` if the
+    /// window is empty. Ids grow with time but not strictly (a spool
+    /// imported late gets new ids for old times), so readers still check
+    /// each record's time within this range.
+    fn ids_between(&self, since: i64, until: i64) -> Result<Option<(i64, i64)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT min(id), max(id) FROM audit INDEXED BY audit_by_time
+             WHERE time >= ?1 AND time < ?2",
+        )?;
+        let range: (Option<i64>, Option<i64>) =
+            stmt.query_row([since, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(match range {
+            (Some(low), Some(high)) => Some((low, high)),
+            _ => None,
+        })
+    }
+
     /// Calls per hour matching `filter` (server, tool, client, decision and
     /// search text; its cursor and limit are ignored), split by decision,
     /// over `filter`'s time window widened to whole hours, or the 24 hours
@@ -160,14 +180,34 @@ impl Store {
     /// window keeps its newest end.
     pub fn audit_timeline(&self, filter: &AuditFilter, now: i64) -> Result<Timeline> {
         let (since, until) = window(filter, now)?;
+        let hours = ((until - since) / HOUR_US) as usize;
+        let mut buckets: Vec<TimelineBucket> = (0..hours)
+            .map(|h| TimelineBucket {
+                start: since + h as i64 * HOUR_US,
+                ..Default::default()
+            })
+            .collect();
+        let Some((low, high)) = self.ids_between(since, until)? else {
+            return Ok(Timeline {
+                since,
+                until,
+                buckets,
+            });
+        };
         let mut args = vec![
             Value::Integer(HOUR_US),
             Value::Integer(since),
             Value::Integer(until),
+            Value::Integer(low),
+            Value::Integer(high),
         ];
+        // Rows are read by id (the table's order, or the server's, tool's,
+        // client's or decision's `(column, id)` index), within the ids the
+        // window spans; `time + 0` keeps SQLite off the time index, whose
+        // every entry would cost a lookup in the table.
         let mut sql = String::from(
-            "SELECT (time - ?2) / ?1, decision, count(*) FROM audit INDEXED BY audit_by_time
-             WHERE time >= ?2 AND time < ?3",
+            "SELECT (time - ?2) / ?1, decision FROM audit
+             WHERE id BETWEEN ?4 AND ?5 AND time + 0 >= ?2 AND time + 0 < ?3",
         );
         where_columns(filter, &mut sql, &mut args);
         if let Some(text) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
@@ -178,33 +218,26 @@ impl Store {
             })?;
             self.audit_index_text()?;
             args.push(Value::Text(query));
+            // The rowid range keeps FTS5 to the window's part of each word's list.
             sql.push_str(&format!(
-                " AND id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?{})",
+                " AND id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?{}
+                   AND rowid BETWEEN ?4 AND ?5)",
                 args.len()
             ));
         }
-        sql.push_str(" GROUP BY 1, 2");
-
-        let hours = ((until - since) / HOUR_US) as usize;
-        let mut buckets: Vec<TimelineBucket> = (0..hours)
-            .map(|h| TimelineBucket {
-                start: since + h as i64 * HOUR_US,
-                ..Default::default()
-            })
-            .collect();
+        // Counted here rather than by GROUP BY, which would sort every row.
         let mut stmt = self.conn().prepare(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         while let Some(row) = rows.next()? {
             let hour: i64 = row.get(0)?;
-            let decision: String = row.get(1)?;
-            let count: i64 = row.get(2)?;
+            let decision = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
             let (Some(bucket), Some(decision)) = (
                 usize::try_from(hour).ok().and_then(|h| buckets.get_mut(h)),
-                AuditDecision::parse(&decision),
+                AuditDecision::parse(decision),
             ) else {
                 continue;
             };
-            bucket.add(decision, u32::try_from(count).unwrap_or(u32::MAX));
+            bucket.add(decision, 1);
         }
         Ok(Timeline {
             since,

@@ -63,6 +63,9 @@ async fn timeline_counts_each_hour_by_decision_with_empty_hours() {
         // Outside the window on both sides.
         record("fs", "read", AuditDecision::Allowed, T0 - 1),
         record("fs", "read", AuditDecision::Allowed, T0 + 3 * HOUR_US),
+        // Written late (a spool imported after a crash): an old time with
+        // the newest id, so the window's ids span records outside it.
+        record("fs", "read", AuditDecision::Allowed, T0 + 10 * 60_000_000),
     ])
     .await;
 
@@ -78,7 +81,7 @@ async fn timeline_counts_each_hour_by_decision_with_empty_hours() {
     assert_eq!(
         counts,
         [
-            (T0, 2, 0, 1, 0),
+            (T0, 3, 0, 1, 0),
             (T0 + HOUR_US, 0, 0, 0, 0),
             (T0 + 2 * HOUR_US, 0, 1, 0, 1),
         ]
