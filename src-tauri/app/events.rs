@@ -49,6 +49,7 @@ pub fn watch_store(app: AppHandle, database: PathBuf) {
                     Ok(topics) => {
                         for topic in topics {
                             crate::alerts::on_change(&app, topic);
+                            crate::pins::on_change(&app, topic);
                             if let Err(err) = emit::store_changed(&app, &topic) {
                                 eprintln!("gatehouse: cannot notify the UI: {err}");
                             }

@@ -10,6 +10,7 @@ mod approvals;
 mod commands;
 mod events;
 mod export;
+mod pins;
 mod tray;
 mod upkeep;
 mod window;
@@ -47,6 +48,7 @@ fn main() {
         .setup(move |app| {
             tray::install(app.handle())?;
             alerts::start(app.handle());
+            pins::start(app.handle());
             events::watch_store(app.handle().clone(), database);
             upkeep::start(data_dir);
             approvals::start(app.handle())?;

@@ -58,6 +58,75 @@ pub enum Command {
     /// Alerts raised from the audit log: list, acknowledge, mute rules.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Pinned tool definitions: approve or reject new and changed tools
+    /// (quarantined until then), and when a server's tools are first pinned.
+    #[command(subcommand)]
+    Pins(PinsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PinsCommand {
+    /// Show a server's pins and what awaits review (as `gatehouse tools NAME`
+    /// does, with the definitions).
+    Show {
+        /// The registered server.
+        name: String,
+    },
+    /// Approve (re-pin) what awaits review: clients see it again.
+    #[command(
+        override_usage = "gatehouse pins approve NAME TOOL...\n       gatehouse pins approve NAME --instructions\n       gatehouse pins approve NAME --all"
+    )]
+    Approve {
+        /// The registered server.
+        name: String,
+        /// The tools to approve.
+        #[arg(required_unless_present_any = ["instructions", "all"])]
+        tools: Vec<String>,
+        /// Approve the server's changed instructions.
+        #[arg(long)]
+        instructions: bool,
+        /// Approve everything of the server that awaits review (not what
+        /// was rejected).
+        #[arg(long, conflicts_with_all = ["tools", "instructions"])]
+        all: bool,
+    },
+    /// Reject what awaits review: it stays hidden until the server changes
+    /// it again or you approve it.
+    #[command(
+        override_usage = "gatehouse pins reject NAME TOOL...\n       gatehouse pins reject NAME --instructions"
+    )]
+    Reject {
+        /// The registered server.
+        name: String,
+        /// The tools to reject.
+        #[arg(required_unless_present = "instructions")]
+        tools: Vec<String>,
+        /// Reject the server's changed instructions.
+        #[arg(long)]
+        instructions: bool,
+    },
+    /// When a server's tools are first pinned: `trust-on-first-use` (the
+    /// default: the first listing is pinned as it comes), `review-first`
+    /// (nothing is shown until approved), or `default` (the global
+    /// setting). Without --server, sets the global default.
+    Mode {
+        /// The mode.
+        mode: PinModeArg,
+        /// One server (else every server without its own mode).
+        #[arg(long)]
+        server: Option<String>,
+    },
+}
+
+/// A pin mode on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PinModeArg {
+    /// Pin the first listing as it comes; quarantine later changes.
+    TrustOnFirstUse,
+    /// Show nothing until it is approved.
+    ReviewFirst,
+    /// The global default (for a server), or trust on first use (globally).
+    Default,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +162,10 @@ pub struct ServerAddArgs {
     /// A static request header for a remote server (repeatable).
     #[arg(long = "header", value_name = "NAME:VALUE", value_parser = parse_header, requires = "url")]
     pub headers: Vec<(String, String)>,
+    /// Show none of its tools until you approve them (`gatehouse pins
+    /// approve NAME --all`), instead of trusting its first tool list.
+    #[arg(long)]
+    pub pin_review: bool,
     /// The command and its arguments.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -321,7 +394,7 @@ pub enum ClientsCommand {
     /// Discovered client configs and their servers.
     List(ProjectArgs),
     /// Bring clients' servers under Gatehouse.
-    Import(ClientTarget),
+    Import(ImportArgs),
     /// Rewrite client configs to launch `gatehouse run`.
     Connect(ClientWriteArgs),
     /// Put client configs back as they were.
@@ -351,6 +424,17 @@ pub struct ClientWriteArgs {
     /// Show the change as a diff and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub target: ClientTarget,
+    /// Show none of the imported servers' tools until you approve them
+    /// (`gatehouse pins approve NAME --all`), instead of trusting each
+    /// server's first tool list.
+    #[arg(long)]
+    pub pin_review: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod clients;
 mod clients_connect;
 mod clients_projects;
 mod keychain;
+mod pins;
 mod servers;
 mod store;
 

@@ -18,6 +18,7 @@ mod paths;
 pub mod pins;
 pub mod policy;
 pub mod proxy;
+pub mod scan;
 mod secrets;
 mod servers;
 mod store;

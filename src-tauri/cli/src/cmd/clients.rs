@@ -30,7 +30,7 @@ use crate::output;
 pub fn run(cmd: ClientsCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::List(projects) => list(&projects, json),
-        ClientsCommand::Import(target) => import(&target, json),
+        ClientsCommand::Import(args) => import(&args, json),
         ClientsCommand::Connect(args) => connect(args, json),
         ClientsCommand::Restore(args) => restore(args, json),
     }
@@ -252,8 +252,8 @@ fn targeted(target: &crate::cli::ClientTarget) -> anyhow::Result<Vec<ClientConfi
     Ok(configs)
 }
 
-fn import(target: &crate::cli::ClientTarget, json: bool) -> anyhow::Result<()> {
-    let configs = targeted(target)?;
+fn import(args: &crate::cli::ImportArgs, json: bool) -> anyhow::Result<()> {
+    let configs = targeted(&args.target)?;
     for config in &configs {
         if let Some(error) = &config.error {
             eprintln!("gatehouse: skipped {}: {error}", config.path.display());
@@ -261,6 +261,16 @@ fn import(target: &crate::cli::ClientTarget, json: bool) -> anyhow::Result<()> {
     }
     let engine = super::engine()?;
     let report = clients::import::import(&engine, &configs)?;
+    if args.pin_review {
+        for item in &report {
+            if item.outcome == clients::import::Outcome::Added {
+                engine.pins_set_mode(
+                    Some(item.server.clone()),
+                    Some(gatehouse_engine::pins::PinMode::ReviewFirst),
+                )?;
+            }
+        }
+    }
     if json {
         output::json(&report)?;
     } else {

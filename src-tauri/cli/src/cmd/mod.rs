@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod audit_chain;
 mod clients;
+mod pins;
 mod policy;
 mod run;
 mod secret;
@@ -34,6 +35,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(cmd) => audit::run(cmd, json),
         Command::Approvals(cmd) => approvals::run(cmd, json),
         Command::Alerts(cmd) => alerts::run(cmd, json),
+        Command::Pins(cmd) => pins::run(cmd, json),
     }
 }
 

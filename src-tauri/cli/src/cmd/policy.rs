@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use gatehouse_engine::Decision;
+use gatehouse_engine::pins::{PinKind, PinState};
 use gatehouse_engine::policy::args::{ArgKind, ArgRule, ArgumentRules, Check, Refusal};
 use gatehouse_engine::policy::rules::RateLimit;
 use gatehouse_engine::policy::view::{PolicyChange, ServerPolicy};
@@ -182,9 +183,27 @@ pub fn run(cmd: PolicyCommand, json: bool) -> anyhow::Result<()> {
 
 /// `gatehouse tools NAME`: each tool with what a call gets and why.
 pub fn tools(name: String, json: bool) -> anyhow::Result<()> {
-    let policy: ServerPolicy = super::engine()?.policy_show(name)?;
+    let engine = super::engine()?;
+    let policy: ServerPolicy = engine.policy_show(name.clone())?;
+    let pins = engine.pins_show(name)?;
+    let pin_of = |tool: &str| {
+        pins.items
+            .iter()
+            .find(|i| i.kind == PinKind::Tool && i.name == tool)
+            .map(|i| i.state)
+    };
     if json {
-        return output::json(&policy);
+        // The policy as the app gets it, plus each tool's `pin` state
+        // (null: not pinned) and the server's `pins`.
+        let mut value = serde_json::to_value(&policy)?;
+        if let Some(tools) = value.get_mut("tools").and_then(|t| t.as_array_mut()) {
+            for tool in tools {
+                let pin = tool["name"].as_str().and_then(pin_of);
+                tool["pin"] = serde_json::to_value(pin)?;
+            }
+        }
+        value["pins"] = serde_json::to_value(&pins)?;
+        return output::json(&value);
     }
     if policy.tools.is_empty() {
         println!(
@@ -220,10 +239,32 @@ pub fn tools(name: String, json: bool) -> anyhow::Result<()> {
                     .map(|r| r.message.clone())
                     .unwrap_or_default(),
                 flags.join(", "),
+                pin_of(&t.name)
+                    .map_or("not pinned", super::pins::state_word)
+                    .to_string(),
             ]
         })
         .collect();
-    output::table(&["TOOL", "DECISION", "BY", "RISK", "WHY", "NOTES"], &rows)
+    output::table(
+        &["TOOL", "DECISION", "BY", "RISK", "WHY", "NOTES", "PIN"],
+        &rows,
+    )?;
+    if let Some(i) = pins
+        .items
+        .iter()
+        .find(|i| i.kind == PinKind::Instructions && i.state != PinState::Pinned)
+    {
+        println!("instructions: {}", super::pins::state_word(i.state));
+    }
+    if pins.pending() > 0 {
+        println!(
+            "{} change(s) await review: `gatehouse pins show {}` shows them; approve with `gatehouse pins approve {} TOOL|--instructions|--all`",
+            pins.pending(),
+            pins.server,
+            pins.server
+        );
+    }
+    Ok(())
 }
 
 fn tool_rules(

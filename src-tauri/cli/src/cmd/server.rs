@@ -13,7 +13,14 @@ pub fn run(cmd: ServerCommand, json: bool) -> anyhow::Result<()> {
     let engine = super::engine()?;
     match cmd {
         ServerCommand::Add(args) => {
+            let review = args.pin_review;
             let server = engine.server_add(new_server(args))?;
+            if review {
+                engine.pins_set_mode(
+                    Some(server.name.clone()),
+                    Some(gatehouse_engine::pins::PinMode::ReviewFirst),
+                )?;
+            }
             if json {
                 output::json(&server)?;
             } else {

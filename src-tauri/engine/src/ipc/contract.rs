@@ -42,6 +42,16 @@ macro_rules! ipc_commands {
             audit_summary() -> $crate::audit::AuditSummary;
             /// One whole audit record, or null if there is none with this id.
             audit_get(id: i64) -> Option<$crate::audit::AuditEntry>;
+            /// The Settings page's values: audit retention and previews, the approval timeout.
+            settings_show() -> $crate::settings::Settings;
+            /// Saves the Settings page's values, all or none.
+            settings_save(settings: $crate::settings::Settings) -> ();
+            /// How big the audit log is and what retention has deleted.
+            audit_status() -> $crate::settings::AuditStatus;
+            /// Checks the audit log's hash chain: the first broken record, if any.
+            audit_verify() -> $crate::audit::ChainReport;
+            /// Applies audit retention now.
+            audit_prune() -> $crate::audit::PruneReport;
             /// The alerts, newest first: the open ones, or all with `all`. The
             /// audit records written since the last pass are evaluated first.
             alerts_list(all: bool) -> Vec<$crate::alerts::Alert>;
@@ -51,6 +61,17 @@ macro_rules! ipc_commands {
             alerts_mute(rule: $crate::alerts::AlertRule, muted: bool) -> ();
             /// Every alert rule: what it watches for, whether it is muted, its setting.
             alerts_rules() -> Vec<$crate::alerts::AlertRuleInfo>;
+            /// A server's pins: each tool's (and the instructions') state, with the
+            /// approved and the offered definition of what awaits review.
+            pins_show(server: String) -> $crate::pins::ServerPins;
+            /// Approves (re-pins) what awaits review: a tool, or the instructions.
+            pins_approve(server: String, kind: $crate::pins::PinKind, name: String) -> ();
+            /// Approves everything of a server that awaits review; how many.
+            pins_approve_all(server: String) -> usize;
+            /// Rejects what awaits review: it stays hidden until it changes or is approved.
+            pins_reject(server: String, kind: $crate::pins::PinKind, name: String) -> ();
+            /// Sets a server's pin mode (null server: the global default; null mode: the default).
+            pins_set_mode(server: Option<String>, mode: Option<$crate::pins::PinMode>) -> ();
         }
     };
 }

@@ -105,6 +105,8 @@ struct Source {
     server_default: Option<Decision>,
     global_default: Option<Decision>,
     server_rate: Option<RateLimit>,
+    /// What the tools and instructions are checked against.
+    pins: std::sync::Arc<crate::pins::PinSet>,
 }
 
 /// A tool, compiled.
@@ -300,6 +302,11 @@ impl PolicySnapshot {
         self.default_denies() || self.source.switches.values().any(|&d| d == Decision::Deny)
     }
 
+    /// The server's pins: what its listings are checked against.
+    pub fn pins(&self) -> &std::sync::Arc<crate::pins::PinSet> {
+        &self.source.pins
+    }
+
     /// The rate limits a call of `tool` counts against: the tool's own and
     /// the server's.
     pub fn limits(&self, tool: &str) -> (Option<RateLimit>, Option<RateLimit>) {
@@ -385,7 +392,11 @@ fn compile_tool(
     let tool = definition
         .and_then(ToolDefinition::from_json)
         .unwrap_or_else(|| named(name));
-    let risk = assess(&tool, ScanFindings::NONE);
+    let scan = definition.map_or(ScanFindings::NONE, |d| {
+        let siblings: Vec<&str> = source.tools.keys().map(String::as_str).collect();
+        crate::scan::summary(&crate::scan::scan_tool_among(d, &siblings))
+    });
+    let risk = assess(&tool, scan);
     let rules = source.rules.get(name);
     let schema = &tool.input_schema;
     let mut switch = source.switches.get(name).copied();
@@ -491,6 +502,9 @@ impl Store {
             server_default: registered(self.server_default(server))?,
             global_default: self.global_default()?,
             server_rate: registered(self.server_rate(server))?,
+            pins: std::sync::Arc::new(
+                registered(self.pin_set(server).map(Some))?.unwrap_or_default(),
+            ),
         };
         Ok(PolicySnapshot::build(source))
     }

@@ -89,6 +89,14 @@ impl Proxy {
                 call.arguments = params.arguments.map(|a| a.get().to_string());
                 // The database refuses records: calls stop until it takes
                 // them again (the spool keeps what was recorded).
+                if let Some(reason) = self.quarantined_call(&state, name) {
+                    return Err(Box::new(Held::Refused(Refusal {
+                        code: super::pins::INVALID_PARAMS,
+                        reason,
+                        call,
+                        as_tool_result: false,
+                    })));
+                }
                 let trouble = self.audit.trouble();
                 let judged = match &**self.policy.load() {
                     Ok(_) if trouble.is_some() => Judgement::Refuse(format!(

@@ -23,6 +23,7 @@ mod answers;
 mod asking;
 mod framing;
 mod message;
+mod pins;
 mod relay;
 mod upstream;
 mod watch;
@@ -102,8 +103,8 @@ impl ProxyConfig {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_hint: String::new(),
             database: None,
-            approvals: None,
             result_preview_bytes: crate::audit::DEFAULT_PREVIEW_BYTES,
+            approvals: None,
         }
     }
 }
@@ -140,6 +141,10 @@ struct State {
     rates: Option<crate::Store>,
     /// A hash of the last `tools/list` result recorded in the store.
     tools_hash: Option<u64>,
+    /// The pin check of `tools/list` results, remembering the last one.
+    pins: crate::pins::PinChecker,
+    /// What the pin check made of the last listing: calls are judged by it.
+    listing: Option<Arc<crate::pins::ListingCheck>>,
     /// Tools the person allowed "for this session".
     session_allowed: std::collections::HashSet<String>,
     /// Approval requests made so far, for their ids.

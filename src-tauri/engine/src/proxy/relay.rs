@@ -281,15 +281,34 @@ impl Proxy {
         let mut is_error = None;
         let mut result = None;
         match call.method.as_deref().unwrap_or_default() {
-            "tools/list" => match self.note_tools(&msg).filter_tools(line, &msg) {
-                Listing::Unchanged => {}
-                Listing::Filtered(filtered) => body = Cow::Owned(filtered),
-                Listing::Unreadable(reason) => {
-                    let id = msg.id().map_or(IdKey::Num(0), IdKey::of);
-                    return Some(Cow::Owned(self.failure(id, call, &reason)));
+            "tools/list" => {
+                let bytes = msg.result().map(|r| self.state().pins.bytes_hash(r.get()));
+                let listing = match bytes.map(|b| self.check_tool_pins(&msg, b)) {
+                    Some(Ok(check)) => Ok(check),
+                    Some(Err(reason)) => Err(reason),
+                    None => Ok(None),
+                };
+                let filtered = listing.map(|check| {
+                    self.note_tools(&msg, bytes)
+                        .filter_tools(line, &msg, check.as_deref())
+                });
+                match filtered.unwrap_or_else(Listing::Unreadable) {
+                    Listing::Unchanged => {}
+                    Listing::Filtered(filtered) => body = Cow::Owned(filtered),
+                    Listing::Unreadable(reason) => {
+                        let id = msg.id().map_or(IdKey::Num(0), IdKey::of);
+                        return Some(Cow::Owned(self.failure(id, call, &reason)));
+                    }
                 }
-            },
+            }
             "initialize" => {
+                match self.check_instructions(line, &msg) {
+                    Ok(checked) => body = checked,
+                    Err(reason) => {
+                        let id = msg.id().map_or(IdKey::Num(0), IdKey::of);
+                        return Some(Cow::Owned(self.failure(id, call, &reason)));
+                    }
+                }
                 if let Some(v) = msg
                     .result()
                     .and_then(|r| serde_json::from_str::<message::InitializeResult>(r.get()).ok())
@@ -342,16 +361,14 @@ impl Proxy {
     /// risk tiers and the app, and decides with them from now on: the
     /// snapshot is rebuilt before the list reaches the client, so no call
     /// the client makes after listing is judged by the tool's name alone.
-    /// Only when the list differs from the last one this proxy saw (a hash
-    /// of the bytes tells): once per session, typically.
-    fn note_tools(&self, msg: &Message<'_>) -> &Self {
-        use std::hash::{Hash, Hasher};
-        let (Some(result), Some(database)) = (msg.result(), self.cfg.database.as_deref()) else {
+    /// Only when the list differs from the last one this proxy saw (`hash`,
+    /// of the result's bytes, tells): once per session, typically.
+    fn note_tools(&self, msg: &Message<'_>, hash: Option<u64>) -> &Self {
+        let (Some(result), Some(database), Some(hash)) =
+            (msg.result(), self.cfg.database.as_deref(), hash)
+        else {
             return self;
         };
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        result.get().hash(&mut hasher);
-        let hash = hasher.finish();
         {
             let mut state = self.state();
             if state.tools_hash == Some(hash) {
@@ -373,13 +390,19 @@ impl Proxy {
         self
     }
 
-    /// Removes hidden tools from a `tools/list` result. Most of the time
-    /// the policy hides nothing and the line passes untouched, unparsed.
+    /// Removes hidden tools from a `tools/list` result: those the policy
+    /// denies and those `pins` quarantined. Most of the time nothing is
+    /// hidden and the line passes untouched, unparsed.
     /// Otherwise the line is copied without the hidden tools' entries: the
     /// other tools and the rest of the message, key order included, stay
     /// as the server sent them. A list that cannot be read is not passed on
     /// (it could show a hidden tool): the client gets an error instead.
-    fn filter_tools(&self, line: &[u8], msg: &Message<'_>) -> Listing {
+    fn filter_tools(
+        &self,
+        line: &[u8],
+        msg: &Message<'_>,
+        pins: Option<&crate::pins::ListingCheck>,
+    ) -> Listing {
         #[derive(serde::Deserialize)]
         struct Tools<'a> {
             #[serde(borrow)]
@@ -391,8 +414,9 @@ impl Proxy {
             name: Cow<'a, str>,
         }
         let policy = self.policy.load();
+        let quarantined = pins.filter(|p| p.hides_any()).map(|p| &p.hidden);
         let policy = match &**policy {
-            Ok(p) if p.hides_any() => p,
+            Ok(p) if p.hides_any() || quarantined.is_some() => p,
             // Nothing to hide; or the policy is unreadable, and then every
             // call is refused anyway while the listing stays informative.
             _ => return Listing::Unchanged,
@@ -410,7 +434,12 @@ impl Proxy {
             Err(e) => return unreadable(e),
         };
         let mut hidden = Vec::with_capacity(listed.tools.len());
-        for tool in &listed.tools {
+        for (i, tool) in listed.tools.iter().enumerate() {
+            // The pin check read the same bytes: its entries line up.
+            if quarantined.is_some_and(|q| q.get(i) == Some(&true)) {
+                hidden.push(true);
+                continue;
+            }
             match serde_json::from_str::<Name>(tool.get()) {
                 Ok(t) => hidden.push(policy.hides(&t.name)),
                 Err(e) => return unreadable(e),
@@ -580,6 +609,17 @@ mod tests {
     const LIST: &str = r#"{"jsonrpc":"2.0","id":4,"result":{"tools":[{"name":"a","z":1,"b":2}, {"name":"b","inputSchema":{"y":{},"x":{}}},{"name":"c"}],"nextCursor":"n"}}"#;
 
     #[test]
+    fn a_long_result_is_previewed_at_a_character_boundary_with_its_hash() {
+        use sha2::{Digest, Sha256};
+        let short = r#"{"content":[]}"#;
+        assert_eq!(preview(short, short.len()), (short.to_owned(), None));
+        let long = r#"{"text":"ééééé"}"#; // é is two bytes: byte 12 is inside one
+        let (head, hash) = preview(long, 12);
+        assert_eq!(head, r#"{"text":"é"#);
+        assert_eq!(hash, Some(Sha256::digest(long.as_bytes()).into()));
+    }
+
+    #[test]
     fn removing_tools_keeps_the_rest_as_sent() {
         assert_eq!(
             splice(LIST, &[false, true, false]),
@@ -605,16 +645,5 @@ mod tests {
     fn an_item_outside_the_line_is_refused_not_spliced() {
         let elsewhere: Box<RawValue> = RawValue::from_string(r#"{"name":"x"}"#.into()).unwrap();
         assert!(splice_out(LIST.as_bytes(), &[&elsewhere], &[false]).is_none());
-    }
-
-    #[test]
-    fn a_long_result_is_previewed_at_a_character_boundary_with_its_hash() {
-        use sha2::{Digest, Sha256};
-        let short = r#"{"content":[]}"#;
-        assert_eq!(preview(short, short.len()), (short.to_owned(), None));
-        let long = r#"{"text":"ééééé"}"#; // é is two bytes: byte 12 is inside one
-        let (head, hash) = preview(long, 12);
-        assert_eq!(head, r#"{"text":"é"#);
-        assert_eq!(hash, Some(Sha256::digest(long.as_bytes()).into()));
     }
 }

@@ -39,9 +39,12 @@ pub fn spawn_policy_watcher(
                     Some(w) => w.changed(),
                 };
                 let reload = match changes {
-                    Ok(topics) => topics
-                        .iter()
-                        .any(|t| matches!(t, Topic::Policies | Topic::Servers | Topic::Tools)),
+                    Ok(topics) => topics.iter().any(|t| {
+                        matches!(
+                            t,
+                            Topic::Policies | Topic::Servers | Topic::Tools | Topic::Pins
+                        )
+                    }),
                     Err(e) => {
                         watcher = None;
                         fail_closed(&policy, &changed, format!("the store is unreadable ({e})"));

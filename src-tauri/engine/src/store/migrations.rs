@@ -341,4 +341,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
             VALUES (new.id, new.arguments, new.reason, new.rpc_error, new.result);
     END;
     "#,
+    // 10: tool pinning. Definitions waiting for review (`pin_reviews`),
+    // each server's pin mode, and the 'pins' topic; the SQL lives with the
+    // code that reads it (`pins::MIGRATION`).
+    crate::pins::MIGRATION,
 ];

@@ -31,6 +31,8 @@ pub enum Topic {
     Audit,
     /// Alerts were raised or acknowledged, or a rule was muted.
     Alerts,
+    /// A tool definition was pinned, quarantined, approved or rejected.
+    Pins,
 }
 
 impl Topic {
@@ -41,6 +43,7 @@ impl Topic {
             "tools" => Some(Topic::Tools),
             "audit" => Some(Topic::Audit),
             "alerts" => Some(Topic::Alerts),
+            "pins" => Some(Topic::Pins),
             _ => None,
         }
     }

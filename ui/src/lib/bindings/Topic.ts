@@ -3,4 +3,4 @@
 /**
  * A part of the store that changed.
  */
-export type Topic = "servers" | "policies" | "tools" | "audit" | "alerts";
+export type Topic = "servers" | "policies" | "tools" | "audit" | "alerts" | "pins";

@@ -20,8 +20,11 @@ import type { ClientSummary } from "./ClientSummary";
 import type { ExportFormat } from "./ExportFormat";
 import type { Imported } from "./Imported";
 import type { NewServer } from "./NewServer";
+import type { PinKind } from "./PinKind";
+import type { PinMode } from "./PinMode";
 import type { PolicyChange } from "./PolicyChange";
 import type { Server } from "./Server";
+import type { ServerPins } from "./ServerPins";
 import type { ServerPolicy } from "./ServerPolicy";
 import type { Timeline } from "./Timeline";
 import type { Topic } from "./Topic";
@@ -68,6 +71,16 @@ export type Commands = {
   alerts_mute: { args: { rule: AlertRule; muted: boolean }; result: null };
   /** Every alert rule: what it watches for, whether it is muted, its setting. */
   alerts_rules: { args: Record<string, never>; result: Array<AlertRuleInfo> };
+  /** A server's pins: each tool's (and the instructions') state, with the approved and the offered definition of what awaits review. */
+  pins_show: { args: { server: string }; result: ServerPins };
+  /** Approves (re-pins) what awaits review: a tool, or the instructions. */
+  pins_approve: { args: { server: string; kind: PinKind; name: string }; result: null };
+  /** Approves everything of a server that awaits review; how many. */
+  pins_approve_all: { args: { server: string }; result: number };
+  /** Rejects what awaits review: it stays hidden until it changes or is approved. */
+  pins_reject: { args: { server: string; kind: PinKind; name: string }; result: null };
+  /** Sets a server's pin mode (null server: the global default; null mode: the default). */
+  pins_set_mode: { args: { server: string | null; mode: PinMode | null }; result: null };
   /** Asks where to save, then writes every record the filter matches as JSONL or CSV. Null if the person cancelled. */
   audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };
 };
