@@ -157,6 +157,7 @@ impl Store {
                 state: &mut state,
                 kinds: HashMap::new(),
                 raised: Vec::new(),
+                pin_group: None,
             };
             for row in &rows {
                 pass.record(row)?;
@@ -242,6 +243,17 @@ struct Pass<'a> {
     /// Each tool's kind, looked up once per pass.
     kinds: HashMap<(String, String), Kind>,
     raised: Vec<Raised>,
+    /// The pin alert refusals in a row join.
+    pin_group: Option<PinGroup>,
+}
+
+/// A pin alert still open to more refusals from the same session.
+struct PinGroup {
+    /// Its place in `Pass::raised`.
+    index: usize,
+    session: String,
+    method: String,
+    names: Vec<String>,
 }
 
 impl Pass<'_> {
@@ -254,7 +266,9 @@ impl Pass<'_> {
         if method == TOOL_CHANGED_METHOD || method == CHECKSUM_MISMATCH_METHOD {
             self.pin_mismatch(row, method);
         }
-        if denied {
+        // Refused calls; Gatehouse's own refusals (`gatehouse/...`, a
+        // changed tool) have their own rule.
+        if denied && !method.starts_with("gatehouse/") {
             self.denial(row);
         }
         // Upstream rate limits: only records that reached the server.
@@ -333,6 +347,32 @@ impl Pass<'_> {
     }
 
     fn pin_mismatch(&mut self, row: &Row, method: &str) {
+        let name = row.tool.clone().unwrap_or_else(|| "?".into());
+        // One tools/list can change many tools at once: refusals in a row
+        // from one session make one alert, not a notification each.
+        if let Some(group) = &mut self.pin_group
+            && group.index + 1 == self.raised.len()
+            && group.session == row.session
+            && group.method == method
+        {
+            group.names.push(name);
+            let n = group.names.len();
+            let what = if method == TOOL_CHANGED_METHOD {
+                "tools whose definitions changed since they were pinned"
+            } else {
+                "packages whose checksums do not match"
+            };
+            let summary = format!(
+                "Gatehouse refused {n} {what}: {}; they stay hidden until reviewed",
+                group.names.join(", ")
+            );
+            let alert = &mut self.raised[group.index];
+            alert.records.push(row.id);
+            alert.time = row.time;
+            alert.tool = None;
+            alert.summary = clip(summary);
+            return;
+        }
         let what = if method == TOOL_CHANGED_METHOD {
             "a tool whose definition changed since it was pinned"
         } else {
@@ -347,6 +387,12 @@ impl Pass<'_> {
             summary.push_str(reason);
         }
         self.raise(row, AlertRule::PinMismatch, summary, vec![row.id]);
+        self.pin_group = Some(PinGroup {
+            index: self.raised.len() - 1,
+            session: row.session.clone(),
+            method: method.to_string(),
+            names: vec![name],
+        });
     }
 
     fn denial(&mut self, row: &Row) {
@@ -496,18 +542,22 @@ impl Pass<'_> {
     }
 
     fn alert(&self, row: &Row, rule: AlertRule, summary: String, records: Vec<i64>) -> Raised {
-        let summary = match summary.char_indices().nth(MAX_SUMMARY) {
-            Some((cut, _)) => format!("{}…", &summary[..cut]),
-            None => summary,
-        };
         Raised {
             rule,
             time: row.time,
             server: Some(row.server.clone()),
             session: Some(row.session.clone()),
             tool: row.tool.clone(),
-            summary,
+            summary: clip(summary),
             records,
         }
+    }
+}
+
+/// `summary`, cut to [`MAX_SUMMARY`] characters.
+fn clip(summary: String) -> String {
+    match summary.char_indices().nth(MAX_SUMMARY) {
+        Some((cut, _)) => format!("{}…", &summary[..cut]),
+        None => summary,
     }
 }

@@ -342,17 +342,22 @@ fn refusals_spread_out_stay_silent() {
     assert_eq!(rules(&f.eval()), [AlertRule::DenialBurst]);
 }
 
-#[test]
-fn a_refused_changed_tool_or_package_alerts() {
-    let mut f = fixture();
-    let refusal = |method: &str, tool: Option<&str>| AuditRecord {
+fn refusal(method: &str, tool: Option<&str>) -> AuditRecord {
+    AuditRecord {
         method: Some(method.into()),
         tool: tool.map(Into::into),
         arguments: None,
         decision: AuditDecision::Denied,
         reason: Some("its description changed since it was pinned".into()),
         ..call("s", "x", "{}")
-    };
+    }
+}
+
+#[test]
+fn a_refused_changed_tool_or_package_alerts() {
+    // The pinning code writes the same method.
+    assert_eq!(crate::pins::TOOL_CHANGED_METHOD, TOOL_CHANGED_METHOD);
+    let mut f = fixture();
     // Other Gatehouse records stay silent.
     f.push(AuditRecord {
         method: Some("tools/list".into()),
@@ -380,6 +385,29 @@ fn a_refused_changed_tool_or_package_alerts() {
         alerts[1].summary.contains("checksum"),
         "{}",
         alerts[1].summary
+    );
+}
+
+#[test]
+fn tools_refused_together_make_one_alert_and_no_denial_burst() {
+    let mut f = fixture();
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let refused: Vec<i64> = names
+        .iter()
+        .map(|n| f.push(refusal(TOOL_CHANGED_METHOD, Some(n))))
+        .collect();
+    let alerts = f.eval();
+    assert_eq!(rules(&alerts), [AlertRule::PinMismatch]);
+    assert_eq!(ids(&alerts[0]), refused);
+    assert!(
+        alerts[0].summary.contains("refused 6 tools"),
+        "{}",
+        alerts[0].summary
+    );
+    assert!(
+        alerts[0].summary.contains("a, b, c, d, e, f"),
+        "{}",
+        alerts[0].summary
     );
 }
 
