@@ -21,6 +21,7 @@ pub mod proxy;
 pub mod scan;
 mod secrets;
 mod servers;
+pub mod settings;
 mod store;
 mod time;
 

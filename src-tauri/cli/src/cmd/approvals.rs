@@ -76,7 +76,7 @@ pub fn run(cmd: ApprovalsCommand, json: bool) -> anyhow::Result<()> {
                 bail!("the timeout must be at least 1 second");
             }
             let mut store = Store::open(&dir)?;
-            store.set_setting(approvals::TIMEOUT_SETTING, Some(&seconds.to_string()))?;
+            store.set_approval_timeout(std::time::Duration::from_secs(seconds.into()))?;
             println!("calls wait up to {seconds} s for approval");
             Ok(())
         }

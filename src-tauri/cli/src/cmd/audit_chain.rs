@@ -59,10 +59,7 @@ pub fn retention(
             retention.max_mb = (max_mb > 0).then_some(max_mb);
         }
         if let Some(bytes) = preview_bytes {
-            if bytes < 64 {
-                bail!("--preview-bytes must be at least 64");
-            }
-            retention.preview_bytes = bytes;
+            retention.preview_bytes = bytes; // the store refuses one too short
         }
         store.set_audit_retention(&retention)?;
     }

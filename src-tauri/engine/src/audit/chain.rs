@@ -18,8 +18,9 @@ use std::fmt;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use ts_rs::TS;
 
 use crate::{Result, Store};
 
@@ -61,6 +62,8 @@ pub const PREVIEW_BYTES_KEY: &str = "audit.preview_bytes";
 
 /// Days kept when nothing is set.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// The shortest preview that may be set.
+pub const MIN_PREVIEW_BYTES: usize = 64;
 /// Preview length when nothing is set.
 pub const DEFAULT_PREVIEW_BYTES: usize = 4096;
 
@@ -167,8 +170,9 @@ pub(crate) fn seal(conn: &Connection) -> rusqlite::Result<u64> {
 
 /// Where the chain is broken: the first problem [`Store::audit_verify`]
 /// found, walking in id order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "problem", rename_all = "snake_case")]
+#[ts(export)]
 pub enum ChainBreak {
     /// The record's content no longer matches its hash: it was edited.
     Edited {
@@ -235,9 +239,11 @@ impl fmt::Display for ChainBreak {
 }
 
 /// What [`Store::audit_verify`] found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct ChainReport {
     /// Records checked (up to the first break).
+    #[ts(type = "number")]
     pub records: u64,
     /// The first and last record checked.
     pub first_id: Option<i64>,
@@ -246,6 +252,7 @@ pub struct ChainReport {
     /// The last record retention deleted, where the chain starts.
     pub anchor_id: Option<i64>,
     /// Records retention deleted, in all.
+    #[ts(type = "number")]
     pub pruned: u64,
     /// The first problem, if the chain is broken.
     pub broken: Option<ChainBreak>,
@@ -259,15 +266,18 @@ impl ChainReport {
 }
 
 /// How much audit history is kept, and how much of large arguments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Retention {
     /// Records older than this many days are deleted; `None` keeps them.
     pub days: Option<u32>,
     /// Once the database is larger than this many MiB, the oldest records
     /// are deleted; `None`: no cap.
+    #[ts(type = "number | null")]
     pub max_mb: Option<u64>,
     /// Arguments longer than this are stored as a preview of this many
     /// bytes, plus the full text's size and SHA-256.
+    #[ts(type = "number")]
     pub preview_bytes: usize,
 }
 
@@ -282,9 +292,11 @@ impl Default for Retention {
 }
 
 /// What [`Store::audit_prune`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct PruneReport {
     /// Records deleted now.
+    #[ts(type = "number")]
     pub deleted: u64,
     /// The last record deleted (now the anchor), if any.
     pub anchor_id: Option<i64>,
@@ -397,8 +409,16 @@ impl Store {
         })
     }
 
-    /// Saves the audit retention and preview settings.
+    /// Saves the audit retention and preview settings. A preview shorter
+    /// than [`MIN_PREVIEW_BYTES`] is refused: it would keep too little to
+    /// tell calls apart.
     pub fn set_audit_retention(&mut self, retention: &Retention) -> Result<()> {
+        if retention.preview_bytes < MIN_PREVIEW_BYTES {
+            return Err(crate::Error::InvalidSpec(format!(
+                "the preview must keep at least {MIN_PREVIEW_BYTES} bytes, not {}",
+                retention.preview_bytes
+            )));
+        }
         let days = retention.days.unwrap_or(0).to_string();
         self.set_setting(RETENTION_DAYS_KEY, Some(&days))?;
         let max_mb = retention.max_mb.map(|m| m.to_string());

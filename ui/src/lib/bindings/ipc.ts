@@ -12,7 +12,9 @@ import type { AuditEntry } from "./AuditEntry";
 import type { AuditExported } from "./AuditExported";
 import type { AuditFilter } from "./AuditFilter";
 import type { AuditPage } from "./AuditPage";
+import type { AuditStatus } from "./AuditStatus";
 import type { AuditSummary } from "./AuditSummary";
+import type { ChainReport } from "./ChainReport";
 import type { ChangeKind } from "./ChangeKind";
 import type { Client } from "./Client";
 import type { ClientChange } from "./ClientChange";
@@ -23,9 +25,11 @@ import type { NewServer } from "./NewServer";
 import type { PinKind } from "./PinKind";
 import type { PinMode } from "./PinMode";
 import type { PolicyChange } from "./PolicyChange";
+import type { PruneReport } from "./PruneReport";
 import type { Server } from "./Server";
 import type { ServerPins } from "./ServerPins";
 import type { ServerPolicy } from "./ServerPolicy";
+import type { Settings } from "./Settings";
 import type { Timeline } from "./Timeline";
 import type { Topic } from "./Topic";
 
@@ -63,6 +67,16 @@ export type Commands = {
   audit_summary: { args: Record<string, never>; result: AuditSummary };
   /** One whole audit record, or null if there is none with this id. */
   audit_get: { args: { id: number }; result: AuditEntry | null };
+  /** The Settings page's values: audit retention and previews, the approval timeout. */
+  settings_show: { args: Record<string, never>; result: Settings };
+  /** Saves the Settings page's values, all or none. */
+  settings_save: { args: { settings: Settings }; result: null };
+  /** How big the audit log is and what retention has deleted. */
+  audit_status: { args: Record<string, never>; result: AuditStatus };
+  /** Checks the audit log's hash chain: the first broken record, if any. */
+  audit_verify: { args: Record<string, never>; result: ChainReport };
+  /** Applies audit retention now. */
+  audit_prune: { args: Record<string, never>; result: PruneReport };
   /** The alerts, newest first: the open ones, or all with `all`. The audit records written since the last pass are evaluated first. */
   alerts_list: { args: { all: boolean }; result: Array<Alert> };
   /** Acknowledges some alerts, or all open ones; how many were open. */
