@@ -10,6 +10,7 @@ mod clients_connect;
 mod clients_projects;
 mod keychain;
 mod pins;
+mod scan;
 mod servers;
 mod store;
 

@@ -9,6 +9,7 @@ mod clients;
 mod pins;
 mod policy;
 mod run;
+mod scan;
 mod secret;
 mod server;
 
@@ -30,7 +31,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Tools { name } => policy::tools(name, json),
         Command::Policy(cmd) => policy::run(cmd, json),
         Command::Clients(cmd) => clients::run(cmd, json),
-        Command::Scan(_) => not_yet("scan"),
+        Command::Scan(args) => scan::run(args, json),
         Command::Registry(_) => not_yet("registry"),
         Command::Audit(cmd) => audit::run(cmd, json),
         Command::Approvals(cmd) => approvals::run(cmd, json),

@@ -81,7 +81,7 @@ pub static PATTERNS: &[Pattern] = &[
         Critical,
         Fixed,
         "tells the model to ignore its previous instructions",
-        r"\b(?:ignore|disregard|forget|overlook|override)\s+(?:(?:all|any|every|of|the|your|these|those|my|earlier|prior)\s+)*(?:previous|prior|above|preceding|former|original|initial|old|system|safety|security|existing|other|earlier|current)\s+(?:\w+\s+)?(?:instructions?|prompts?|rules|guidelines|directives?|directions|restrictions|context|messages|constraints|commands|policies|guardrails|filters?|programming)\b",
+        r"\b(?:ignore|disregard|forget|overlook|override)\s+(?:(?:all|any|every|of|the|your|these|those|my|earlier|prior)\s+)*(?:previous|prior|above|preceding|former|original|initial|old|system|safety|security|existing|other|earlier|current)\s+(?:\w+\s+)?(?:instructions?|prompts?|rules|guidelines|guidance|directives?|directions|restrictions|context|messages|constraints|commands|policies|guardrails|filters?|programming|orders|advice)\b",
     ),
     p(
         HiddenInstruction,
@@ -207,7 +207,7 @@ pub static PATTERNS: &[Pattern] = &[
         High,
         Fixed,
         "a note addressed to the AI model",
-        r"\b(?:note|message|instructions?|reminder) (?:to|for) (?:the )?(?:ai|assistant|model|llm|agent|claude|chatgpt|gpt)\b|\b(?:ai|assistant|llm|agent|model) (?:instructions?|directive)s?\s*:",
+        r"\b(?:note|message|instructions?|reminder) (?:to|for) (?:the )?(?:ai|assistant|model|llm|agent|claude|chatgpt|gpt)\b|\b(?:ai|assistant|llm|agent|model) (?:instructions?|directive)s?\s*:|\b(?:attention|hey|dear|hello)\s*,?\s+(?:ai|assistant|model|llm|agent|claude|chatgpt|gpt|copilot)\b",
     ),
     // ---- instruction cues (no finding of their own) ----------------------
     p(
@@ -259,7 +259,7 @@ pub static PATTERNS: &[Pattern] = &[
         Low,
         Path,
         "refers to a sensitive file",
-        r"~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|~/\.aws\b|\.aws/(?:credentials|config)\b|/etc/(?:passwd|shadow|sudoers)\b|\bmcp\.json\b|~/\.cursor\b|claude_desktop_config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials\b|\.kube/config\b|\.docker/config\.json|\.gnupg\b|\.(?:bash|zsh)_history\b|\blogin\.keychain\b|\bwallet\.dat\b|\bcredentials\.json\b|\bsecrets?\.(?:json|ya?ml|toml)\b|\.config/gcloud\b|~/\.azure\b|\bauthorized_keys\b|(?:^|[\s'\x22`(/~])(?P<at>\.env(?:\.(?:local|production|prod|dev|development))?)\b",
+        r"~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|~/\.aws\b|\.aws/(?:credentials|config)\b|/etc/(?:passwd|shadow|sudoers)\b|\bmcp\.json\b|~/\.cursor\b|claude_desktop_config\.json|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials\b|\.kube/config\b|\.docker/config\.json|\.gnupg\b|\.(?:bash|zsh)_history\b|\blogin\.keychain\b|\bwallet\.dat\b|\bcredentials\.json\b|\bsecrets?\.(?:json|ya?ml|toml)\b|\.config/(?:gcloud|gh|hub|git/credentials)\b|\bhosts\.yml\b|\.git/config\b|\.ssh\b|~/\.azure\b|\bauthorized_keys\b|(?:^|[\s'\x22`(/~])(?P<at>\.env(?:\.(?:local|production|prod|dev|development))?)\b",
     ),
     p(
         SensitiveFile,
@@ -317,7 +317,7 @@ pub static PATTERNS: &[Pattern] = &[
         High,
         OtherTool,
         "instructs how another tool must behave",
-        r"\b(?:when|whenever|if|each time|every time|after|before)\s+(?:the\s+|a\s+|you\s+(?:use|call|invoke|run)\s+(?:the\s+)?)?(?:\([^)]{1,40}\)\s*)?[`'\x22]?(?P<name>[a-z][\w.-]*)[`'\x22]?\s+(?:tool\s+|function\s+|command\s+|server\s+)?(?:is\s+|gets\s+|are\s+)?(?:used|called|invoked|executed|run|triggered|requested)\b[^.\n]{0,120}?\b(?:must|should|always|also|make sure|be sure|change|set|replace|add|include|bcc|cc|send|forward|redirect|instead)\b",
+        r"\b(?:when|whenever|if|each time|every time|after|before)\s+(?:(?:the\s+|a\s+)?(?:\([^)]{1,40}\)\s*)?[`'\x22]?(?P<name>[a-z][\w.-]*)[`'\x22]?\s+(?:tool\s+|function\s+|command\s+|server\s+)?(?:is\s+|gets\s+|are\s+)?(?:used|called|invoked|executed|run|triggered|requested)|you\s+(?:use|call|invoke|run)\s+(?:the\s+)?[`'\x22]?(?P<name2>[a-z][\w.-]*)[`'\x22]?(?:\s+(?:tool|function|command))?)\b[^.\n]{0,120}?\b(?:must|should|always|also|make sure|be sure|change|set|replace|add|include|bcc|cc|send|forward|redirect|instead)\b",
     ),
     p(
         ToolShadowing,
@@ -415,18 +415,22 @@ pub const BROAD: usize = 2;
 /// See [`CONTEXT`].
 pub const CUE: usize = 3;
 /// See [`CONTEXT`].
-pub const TARGET: usize = 4;
+pub const SNEAKY: usize = 4;
+/// See [`CONTEXT`].
+pub const TARGET: usize = 5;
 
 /// What a sentence around a match is checked for.
 pub static CONTEXT: &[&str] = &[
     // SEND
     r"\b(?:send|sends|sending|sent|forward\w*|post|posts|posting|upload\w*|transmit\w*|submit\w*|deliver\w*|exfiltrat\w*|bcc|cc|email (?:it|them|this|a copy)|mail (?:it|them)|beacon|report (?:it|them|back) to|copy (?:it|them|this|everything) to)\b",
     // READ
-    r"\b(?:read|reads|reading|cat|open|load|access|retrieve|fetch|grab|collect|extract|dump|copy|include|includ\w+|pass|passing|provide|attach|append|embed|insert|put|add|send|upload|forward|share|paste|fill|contents? of|output of|content as|its content)\b",
+    r"\b(?:read|reads|reading|cat|open|store|save|record|log|capture|harvest|steal|load|access|retrieve|fetch|grab|collect|extract|dump|copy|include|includ\w+|pass|passing|provide|attach|append|embed|insert|put|add|send|upload|forward|share|paste|fill|contents? of|output of|content as|its content)\b",
     // BROAD
     r"\b(?:all|any|every|entire|full|whole|complete|user's|users'|your|their)\b",
     // CUE
     r"\byou (?:must|should|need to|have to|are required to|will need to|shall)\b|\b(?:the )?(?:assistant|ai|model|llm|agent)\s+(?:must|should|needs to|has to)\b|\bmake sure\b|\bbe sure to\b|\bremember to\b|\b(?:is|it's) (?:very |extremely )?(?:important|crucial|essential|mandatory)\b|\bbefore using this tool\b|\b(?:always|first|never|otherwise)\b|\bdo not\b|\b(?:as|in|into|to) (?:the )?[`'\x22]?\w+[`'\x22]? (?:parameter|argument|field)\b|<important>",
+    // SNEAKY
+    r"\b(?:silently|quietly|secretly|covertly|discreetly|surreptitiously|stealthily|without (?:telling|informing|notifying|asking|alerting) (?:the )?(?:user|them|anyone))\b",
     // TARGET
     r"https?://|\b[\w.+-]+@[\w-]+\.[\w.]+|\b(?:parameter|argument|field)\b|\bas '?\w+'?\b",
 ];

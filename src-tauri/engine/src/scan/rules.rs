@@ -96,6 +96,8 @@ struct Context {
     broad: bool,
     /// Addressed to the model: "you must", "make sure", "before using this tool"…
     cue: bool,
+    /// "silently", "secretly", "without telling the user"…
+    sneaky: bool,
     /// A URL, an email address or a parameter reference.
     target: bool,
 }
@@ -107,6 +109,7 @@ fn context(sentence: &str) -> Context {
         read: re[patterns::READ].is_match(sentence),
         broad: re[patterns::BROAD].is_match(sentence),
         cue: re[patterns::CUE].is_match(sentence),
+        sneaky: re[patterns::SNEAKY].is_match(sentence),
         target: re[patterns::TARGET].is_match(sentence),
     }
 }
@@ -187,7 +190,10 @@ fn scan_folded(field: &str, original: &str, folded: &Folded, hits: &mut Vec<Hit>
                 continue;
             }
             let span = folded.original(ms, me);
-            let named = caps.name("name").map(|n| n.as_str().to_string());
+            let named = caps
+                .name("name")
+                .or_else(|| caps.name("name2"))
+                .map(|n| n.as_str().to_string());
             let Some((severity, weak)) = judge(
                 pattern.kind,
                 pattern.severity,
@@ -290,7 +296,7 @@ fn judge(
                 return None;
             }
             let c = ctx();
-            if c.read && (c.cue || c.send || c.target) {
+            if c.read && (c.cue || c.send || c.target || c.sneaky) {
                 (Some(High), false)
             } else {
                 (Some(Low), c.read || c.send)
@@ -302,7 +308,7 @@ fn judge(
                 return None;
             }
             let c = context(sent);
-            if c.send && (c.target || c.broad) {
+            if (c.send && (c.target || c.broad)) || (c.sneaky && (c.send || c.read)) {
                 (Some(High), false)
             } else if c.send || (c.read && c.broad && (c.cue || c.target)) {
                 (Some(Medium), false)

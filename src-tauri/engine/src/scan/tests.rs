@@ -338,14 +338,18 @@ fn flagged_count(file: &str) -> (usize, usize) {
 fn recall_and_false_positive_rate_meet_the_targets() {
     let mut flagged_poison = 0;
     let mut poison = 0;
-    for file in ["corpus-injected.json", "poisoned.json"] {
+    for file in [
+        "corpus-injected.json",
+        "poisoned.json",
+        "heldout-poisoned.json",
+    ] {
         let (f, n) = flagged_count(file);
         flagged_poison += f;
         poison += n;
     }
     let mut flagged_benign = 0;
     let mut benign = 0;
-    for file in ["corpus-benign.json", "benign.json"] {
+    for file in ["corpus-benign.json", "benign.json", "heldout-benign.json"] {
         let (f, n) = flagged_count(file);
         flagged_benign += f;
         benign += n;
@@ -367,6 +371,7 @@ fn snapshot_of_findings_on_the_corpus_and_own_cases() {
         "corpus-benign.json",
         "poisoned.json",
         "benign.json",
+        "heldout-poisoned.json",
     ] {
         let list = fixture(file);
         let scans = scan_tools(&list);
@@ -390,6 +395,8 @@ fn table() {
         ("corpus-benign.json", "benign"),
         ("poisoned.json", "poisoned"),
         ("benign.json", "benign"),
+        ("heldout-poisoned.json", "poisoned"),
+        ("heldout-benign.json", "benign"),
     ] {
         let (f, n) = flagged_count(file);
         println!(
@@ -413,7 +420,7 @@ fn table() {
     for s in scans.iter().filter(|s| !flagged(&s.findings)) {
         println!("missed: {} {:?}", s.name, rules_of(&s.findings));
     }
-    for file in ["corpus-benign.json", "benign.json"] {
+    for file in ["corpus-benign.json", "benign.json", "heldout-benign.json"] {
         for s in scan_tools(&fixture(file))
             .iter()
             .filter(|s| flagged(&s.findings))
