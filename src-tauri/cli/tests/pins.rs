@@ -312,3 +312,41 @@ fn review_first_shows_nothing_until_approved() {
     assert_eq!(client.tool_names(1), ["echo", "convert"]);
     client.close();
 }
+
+#[test]
+fn a_poisoned_tool_is_quarantined_even_on_first_use() {
+    let env = Env::fresh();
+    let state = env.home.join("state");
+    let python = python();
+    let shifty = shifty();
+    env.cmd()
+        .args([
+            "server",
+            "add",
+            "poisoned",
+            "--",
+            &python,
+            shifty.to_str().unwrap(),
+            state.to_str().unwrap(),
+            "--poisoned",
+        ])
+        .assert()
+        .success();
+    let mut client = Client::start(&env, "poisoned");
+    client.initialize();
+    assert_eq!(client.tool_names(1), ["echo", "convert"]);
+    assert_quarantined(&client.call(2, "helper"), "helper");
+    client.close();
+    let pins = env.json(&["pins", "show", "poisoned"]);
+    let helper = pins["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "helper")
+        .unwrap();
+    assert_eq!(helper["state"], "new");
+    assert!(
+        helper["reason"].as_str().unwrap().contains("scanner"),
+        "{helper}"
+    );
+}

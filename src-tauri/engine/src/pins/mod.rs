@@ -155,7 +155,7 @@ impl ServerPins {
 
 /// The audit method of a quarantine record (the alerts raise an alert on
 /// it).
-pub const TOOL_CHANGED_METHOD: &str = "gatehouse/tool-changed";
+pub use crate::alerts::TOOL_CHANGED_METHOD;
 
 /// The sentence that tells where to review `what` of `server`.
 pub fn review_hint(server: &str, kind: PinKind, name: &str) -> String {
