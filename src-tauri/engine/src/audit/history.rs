@@ -80,7 +80,7 @@ pub struct AuditSummary {
     pub since: i64,
     /// The window's end (exclusive): when the summary was made.
     pub until: i64,
-    /// Every call in the window.
+    /// Tool calls in the window.
     pub calls: u32,
     /// Calls forwarded after the person approved them.
     pub asked: u32,
@@ -246,38 +246,46 @@ impl Store {
         })
     }
 
-    /// The 24 hours before `now`: calls by decision and the
-    /// [`TOP_TOOLS`] most called tools. `pending_approvals` is left 0 (the
-    /// store does not know them; [`Engine::audit_summary`] fills it in).
+    /// The 24 hours before `now`: tool calls (`tools/call` records; not the
+    /// other requests a proxy records) by decision, and the [`TOP_TOOLS`]
+    /// most called tools. `pending_approvals` is left 0 (the store does not
+    /// know them; [`Engine::audit_summary`] fills it in).
     pub fn audit_summary(&self, now: i64) -> Result<AuditSummary> {
         let (since, until) = (now - DEFAULT_WINDOW_US, now);
         let mut counts = TimelineBucket::default();
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT decision, count(*) FROM audit INDEXED BY audit_by_time
-             WHERE time >= ?1 AND time < ?2 GROUP BY decision",
-        )?;
-        let mut rows = stmt.query([since, until])?;
-        while let Some(row) = rows.next()? {
-            let decision: String = row.get(0)?;
-            let count: i64 = row.get(1)?;
-            if let Some(decision) = AuditDecision::parse(&decision) {
-                counts.add(decision, u32::try_from(count).unwrap_or(u32::MAX));
+        let mut top_tools = Vec::new();
+        if let Some((low, high)) = self.ids_between(since, until)? {
+            // Read like the timeline: the window's id range in table order.
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT decision, count(*) FROM audit
+                 WHERE id BETWEEN ?3 AND ?4 AND time + 0 >= ?1 AND time + 0 < ?2
+                   AND method = 'tools/call'
+                 GROUP BY decision",
+            )?;
+            let mut rows = stmt.query([since, until, low, high])?;
+            while let Some(row) = rows.next()? {
+                let decision: String = row.get(0)?;
+                let count: i64 = row.get(1)?;
+                if let Some(decision) = AuditDecision::parse(&decision) {
+                    counts.add(decision, u32::try_from(count).unwrap_or(u32::MAX));
+                }
             }
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT server, tool, count(*) AS n FROM audit
+                 WHERE id BETWEEN ?3 AND ?4 AND time + 0 >= ?1 AND time + 0 < ?2
+                   AND method = 'tools/call' AND tool IS NOT NULL
+                 GROUP BY server, tool ORDER BY n DESC, server, tool LIMIT ?5",
+            )?;
+            top_tools = stmt
+                .query_map(rusqlite::params![since, until, low, high, TOP_TOOLS], |r| {
+                    Ok(ToolCount {
+                        server: r.get(0)?,
+                        tool: r.get(1)?,
+                        count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
         }
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT server, tool, count(*) AS n FROM audit INDEXED BY audit_by_time
-             WHERE time >= ?1 AND time < ?2 AND tool IS NOT NULL
-             GROUP BY server, tool ORDER BY n DESC, server, tool LIMIT ?3",
-        )?;
-        let top_tools = stmt
-            .query_map(rusqlite::params![since, until, TOP_TOOLS], |r| {
-                Ok(ToolCount {
-                    server: r.get(0)?,
-                    tool: r.get(1)?,
-                    count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(AuditSummary {
             since,
             until,

@@ -49,6 +49,15 @@ describe("History page", () => {
     expect(args.textContent).toBe(
       JSON.stringify({ path: "/home/user/note-45.txt", word: "w45" }, null, 2),
     );
+    expect(within(drawer).queryByTestId("record-result")).toBeNull();
+
+    // An allowed call's drawer shows its (redacted) result.
+    await fireEvent.click(records(table).find((r) => r.dataset.id === "44")!);
+    await waitFor(() => expect(router.query).toEqual({ id: "44" }));
+    const result = await within(screen.getByRole("dialog")).findByTestId("record-result");
+    expect(result.textContent).toBe(
+      JSON.stringify({ content: [{ type: "text", text: "done 44" }] }, null, 2),
+    );
     await fireEvent.click(within(drawer).getByRole("button", { name: "Close the record" }));
     expect(screen.queryByRole("dialog")).toBeNull();
     expect(router.query).toEqual({});

@@ -29,11 +29,12 @@ const summary: AuditSummary = {
 };
 
 describe("Overview page", () => {
-  it("shows the last 24 hours: calls, denials, pending approvals and the top tools", async () => {
+  it("shows the last 24 hours: calls, denials, approvals, open alerts and the top tools", async () => {
     let reads = 0;
     mockIPC(
       (cmd) => {
         if (cmd === "server_list") return [];
+        if (cmd === "alerts_list") return [{ id: 1 }, { id: 2 }];
         if (cmd === "audit_summary") {
           reads += 1;
           return reads === 1 ? summary : { ...summary, calls: 1240 };
@@ -47,7 +48,7 @@ describe("Overview page", () => {
     expect(screen.getByTestId("denied-24h")).toHaveTextContent("17");
     expect(screen.getByTestId("denied-24h")).toHaveTextContent("2 failed");
     expect(screen.getByTestId("pending-approvals")).toHaveTextContent("1");
-    expect(screen.getByTestId("open-alerts")).toHaveTextContent("not available yet");
+    expect(screen.getByTestId("open-alerts")).toHaveTextContent("2 open alerts");
     const top = within(screen.getByTestId("top-tools")).getAllByRole("listitem");
     expect(top.map((li) => li.textContent?.replace(/\s+/g, " ").trim())).toEqual([
       "read_file files 900",

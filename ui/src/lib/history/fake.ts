@@ -24,6 +24,7 @@ const decisionsCycle: AuditDecision[] = [
 /** Record `id` of the fake log: one a minute from T0, servers and tools in turn. */
 export function fakeEntry(id: number): AuditEntry {
   const time = T0 + id * 60_000_000;
+  const decision = decisionsCycle[id % decisionsCycle.length]!;
   // Asserted, not annotated: records may carry more optional fields than these.
   return {
     id,
@@ -34,7 +35,7 @@ export function fakeEntry(id: number): AuditEntry {
     method: "tools/call",
     tool: id % 3 === 0 ? "send_mail" : "read_file",
     arguments: { path: `/home/user/note-${id}.txt`, word: `w${id}` },
-    decision: decisionsCycle[id % decisionsCycle.length]!,
+    decision,
     reason: id % decisionsCycle.length === 3 ? "the tool is switched off" : null,
     result_size: 120,
     is_error: false,
@@ -42,7 +43,7 @@ export function fakeEntry(id: number): AuditEntry {
     latency_us: 1500,
     arguments_size: null,
     arguments_hash: null,
-    result: null,
+    result: decision === "allowed" ? { content: [{ type: "text", text: `done ${id}` }] } : null,
     result_hash: null,
   } as AuditEntry;
 }

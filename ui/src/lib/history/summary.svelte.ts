@@ -1,13 +1,14 @@
 // The Overview's last 24 hours: calls, denials, errors, the top tools and
-// the calls waiting for approval (`audit_summary`), and the open alerts.
-// Re-read when new audit records are committed or the approval queue
-// changes; bursts of changes are coalesced into one read at a time.
+// the calls waiting for approval (`audit_summary`), and the open alerts
+// (`alerts_list`). Re-read when new audit records are committed, alerts
+// change or the approval queue changes; bursts of changes are coalesced
+// into one read at a time.
 import type { AuditSummary } from "../bindings/AuditSummary";
 import { type Backend, type GatehouseError, toGatehouseError } from "../ipc";
 
 export class SummaryStore {
   summary = $state<AuditSummary | null>(null);
-  /** Open (unacknowledged) alerts, or null while the count is not available. */
+  /** Open (unacknowledged) alerts, or null until read. */
   openAlerts = $state<number | null>(null);
   error = $state<GatehouseError | null>(null);
 
@@ -23,7 +24,7 @@ export class SummaryStore {
   async start(): Promise<() => void> {
     const stops = await Promise.all([
       this.#backend.listen("store_changed", (topic) => {
-        if (topic === "audit") void this.refresh();
+        if (topic === "audit" || topic === "alerts") void this.refresh();
       }),
       this.#backend.listen("approvals_changed", () => void this.refresh()),
     ]);
@@ -42,10 +43,10 @@ export class SummaryStore {
         try {
           const [summary, alerts] = await Promise.all([
             this.#backend.invoke("audit_summary", {}),
-            this.#loadOpenAlerts(),
+            this.#backend.invoke("alerts_list", { all: false }),
           ]);
           this.summary = summary;
-          this.openAlerts = alerts;
+          this.openAlerts = alerts.length;
           this.error = null;
         } catch (e) {
           this.error = toGatehouseError(e);
@@ -53,14 +54,5 @@ export class SummaryStore {
       } while (this.#again);
     })().finally(() => (this.#running = null));
     return this.#running;
-  }
-
-  /**
-   * The number of open alerts. Alerts are not served to the UI yet (no
-   * `alerts_list` command): until they are, the count is unknown (null)
-   * and the card says so.
-   */
-  async #loadOpenAlerts(): Promise<number | null> {
-    return null;
   }
 }

@@ -193,6 +193,11 @@ async fn summary_counts_the_last_24_hours_and_ranks_tools() {
     for tool in ["a", "b", "c"] {
         records.push(record("misc", tool, AuditDecision::Allowed, recent));
     }
+    // Not a tool call: not counted.
+    let mut listing = record("fs", "", AuditDecision::Denied, recent);
+    listing.method = Some("tools/list".into());
+    listing.tool = None;
+    records.push(listing);
     let (_tmp, store) = store_with(records).await;
 
     let summary = store.audit_summary(now).unwrap();
