@@ -127,6 +127,18 @@ def test_history_page_shows_filters_opens_and_exports_calls(cli, env, app, save_
     _click_js(app, ".chip button", "×")
     app.s.wait_for(lambda: len(_rows(app)) == everything, what="every record again")
 
+    # A click on the timeline's bar filters to its hour; a second clears it.
+    label = app.s.execute("return document.querySelector('figure.timeline g.bar:last-of-type').getAttribute('aria-label')")
+    in_hour = int(label.split(": ", 1)[1].split(" calls", 1)[0])
+    app.s.execute("document.querySelector('figure.timeline g.bar:last-of-type').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    app.s.wait_for(
+        lambda: (app.s.execute("return document.querySelector('.chip')?.innerText") or "").startswith("Hour:"),
+        what="the hour's chip",
+    )
+    app.s.wait_for(lambda: len(_rows(app)) == in_hour, what=f"the hour's {in_hour} records")
+    app.s.execute("document.querySelector('figure.timeline g.bar:last-of-type').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    app.s.wait_for(lambda: not app.s.execute("return document.querySelector('.chip')"), what="no chip")
+
     # The search box finds a call by a word of its arguments.
     _search(app, "example")
     app.s.wait_for(lambda: len(_rows(app)) == 1, what="the fetch_url call")
