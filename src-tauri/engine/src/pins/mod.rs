@@ -126,6 +126,9 @@ pub struct PinItem {
     pub first_seen: Option<i64>,
     /// Why it was quarantined, for the person.
     pub reason: Option<String>,
+    /// What the scanner finds in the proposed definition (empty when
+    /// nothing is proposed).
+    pub findings: Vec<crate::scan::Finding>,
 }
 
 /// A server's pins, as the app and `gatehouse tools` show them.

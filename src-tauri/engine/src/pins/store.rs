@@ -86,6 +86,20 @@ fn kind_of(s: &str) -> PinKind {
     }
 }
 
+/// The scanner's findings on a stored definition.
+fn findings(kind: PinKind, definition: &str) -> Vec<crate::scan::Finding> {
+    match kind {
+        PinKind::Instructions => serde_json::from_str::<Option<String>>(definition)
+            .ok()
+            .flatten()
+            .map(|text| crate::scan::scan_instructions(&text))
+            .unwrap_or_default(),
+        PinKind::Tool => serde_json::from_str::<serde_json::Value>(definition)
+            .map(|tool| crate::scan::scan_tool(&tool))
+            .unwrap_or_default(),
+    }
+}
+
 fn server_id(conn: &rusqlite::Connection, server: &str) -> Result<i64> {
     conn.query_row("SELECT id FROM servers WHERE name = ?1", [server], |r| {
         r.get(0)
@@ -346,6 +360,7 @@ impl Store {
             proposed: None,
             first_seen: None,
             reason: None,
+            findings: Vec::new(),
         };
         let mut stmt = self.conn().prepare_cached(
             "SELECT kind, key, definition, pinned_at FROM pins
@@ -395,6 +410,7 @@ impl Store {
             } else {
                 PinState::New
             };
+            item.findings = findings(kind, &definition);
             item.proposed = Some(pretty(kind, &definition));
             item.first_seen = Some(first_seen);
             item.reason = Some(reason);

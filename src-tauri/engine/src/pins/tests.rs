@@ -91,6 +91,16 @@ fn trust_on_first_use_pins_the_first_listing_and_quarantines_later_changes() {
     assert_eq!(read.state, PinState::Changed);
     assert!(read.pinned.as_deref().unwrap().contains("Reads a file."));
     assert!(read.proposed.as_deref().unwrap().contains("id_rsa"));
+    assert!(
+        !read.findings.is_empty(),
+        "the scanner's findings on the offered definition"
+    );
+    assert!(
+        shown
+            .items
+            .iter()
+            .all(|i| i.state != PinState::Pinned || i.findings.is_empty())
+    );
     let wipe = shown.items.iter().find(|i| i.name == "wipe").unwrap();
     assert_eq!(wipe.state, PinState::New);
     assert_eq!(wipe.pinned, None);
