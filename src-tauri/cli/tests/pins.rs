@@ -350,3 +350,38 @@ fn a_poisoned_tool_is_quarantined_even_on_first_use() {
         "{helper}"
     );
 }
+
+#[test]
+fn import_can_ask_for_review_first() {
+    let env = Env::fresh();
+    let cursor = env.home.join(".cursor");
+    std::fs::create_dir_all(&cursor).unwrap();
+    std::fs::write(
+        cursor.join("mcp.json"),
+        r#"{"mcpServers": {"notes": {"command": "notes-mcp", "args": ["--stdio"]}}}"#,
+    )
+    .unwrap();
+    let mut import = env.cmd();
+    for key in crate::PATH_OVERRIDES {
+        import.env_remove(key);
+    }
+    import
+        .args(["clients", "import", "cursor", "--pin-review"])
+        .assert()
+        .success();
+    let pins = env.json(&["pins", "show", "notes"]);
+    assert_eq!(pins["mode"], "review-first");
+    assert_eq!(pins["own_mode"], true);
+
+    // Without the flag, the default applies (trust on first use), and it
+    // can be changed for every server at once.
+    add_shifty(&env, "plain", &env.home.join("state"), &[]);
+    let pins = env.json(&["pins", "show", "plain"]);
+    assert_eq!(pins["mode"], "trust-on-first-use");
+    assert_eq!(pins["own_mode"], false);
+    env.cmd()
+        .args(["pins", "mode", "review-first"])
+        .assert()
+        .success();
+    assert_eq!(env.json(&["pins", "show", "plain"])["mode"], "review-first");
+}
