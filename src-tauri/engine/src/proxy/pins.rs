@@ -93,8 +93,9 @@ impl Proxy {
     /// The `initialize` result to send, its `instructions` checked against
     /// the pinned ones: unchanged when they match (or are trusted on first
     /// use); otherwise the pinned instructions in their place (or none), and
-    /// the new ones recorded for review. `Err` with the reason when they
-    /// cannot be checked.
+    /// the new ones recorded for review. When the pins cannot be read or
+    /// written, the client gets no instructions. `Err` with the reason when
+    /// the answer cannot be read.
     pub(super) fn check_instructions<'l>(
         &self,
         line: &'l [u8],
@@ -129,22 +130,32 @@ impl Proxy {
                 let flagged = text
                     .as_deref()
                     .and_then(|t| critical_finding(&crate::scan::scan_instructions(t)));
-                let Some(finding) = flagged else {
-                    self.record_pins(&[(PinKind::Instructions, String::new(), canon)], &[])?;
-                    return Ok(Cow::Borrowed(line));
+                let recorded = match flagged {
+                    None => self
+                        .record_pins(&[(PinKind::Instructions, String::new(), canon)], &[])
+                        .map(|()| true),
+                    Some(finding) => self
+                        .record_pins(
+                            &[],
+                            &[Quarantine {
+                                kind: PinKind::Instructions,
+                                name: String::new(),
+                                canonical: canon,
+                                changed: false,
+                                reason: format!(
+                                    "the scanner found something critical in the server's instructions: {finding}"
+                                ),
+                            }],
+                        )
+                        .map(|()| false),
                 };
-                self.record_pins(
-                    &[],
-                    &[Quarantine {
-                        kind: PinKind::Instructions,
-                        name: String::new(),
-                        canonical: canon,
-                        changed: false,
-                        reason: format!(
-                            "the scanner found something critical in the server's instructions: {finding}"
-                        ),
-                    }],
-                )?;
+                match recorded {
+                    Ok(true) => return Ok(Cow::Borrowed(line)),
+                    Ok(false) => {}
+                    // Not pinned, so not shown: the session goes on
+                    // without them.
+                    Err(e) => eprintln!("gatehouse: {e}"),
+                }
             }
             Check::Waiting { .. } => {}
             Check::Quarantine { changed } => {
@@ -153,16 +164,17 @@ impl Proxy {
                 } else {
                     "the server's instructions were never approved"
                 };
-                self.record_pins(
-                    &[],
-                    &[Quarantine {
-                        kind: PinKind::Instructions,
-                        name: String::new(),
-                        canonical: canon,
-                        changed,
-                        reason: reason.to_string(),
-                    }],
-                )?;
+                let quarantine = Quarantine {
+                    kind: PinKind::Instructions,
+                    name: String::new(),
+                    canonical: canon,
+                    changed,
+                    reason: reason.to_string(),
+                };
+                // Unrecorded, they are still kept from the client.
+                if let Err(e) = self.record_pins(&[], &[quarantine]) {
+                    eprintln!("gatehouse: {e}");
+                }
             }
         }
         let pinned = pins.pinned_instructions().flatten();
