@@ -1,9 +1,11 @@
 //! The alert notifier: when audit records arrive, evaluate the alert rules
 //! (off every proxy's path) and show an OS notification for each alert
-//! raised, by this app or by `gatehouse alerts list` in a terminal.
+//! raised, by this app or by `gatehouse alerts list` in a terminal, except
+//! quarantined tools, which `pins.rs` announces.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use gatehouse_engine::alerts::{Alert, AlertRule, TOOL_CHANGED_METHOD};
 use gatehouse_engine::{Engine, Topic};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -52,7 +54,7 @@ fn notify_new(app: &AppHandle, engine: &Engine) {
             return;
         }
     };
-    for alert in &alerts {
+    for alert in alerts.iter().filter(|a| !announced_by_pins(engine, a)) {
         let mut body = alert.summary.clone();
         if let Some(server) = &alert.server {
             body = format!("{server}: {body}");
@@ -67,4 +69,20 @@ fn notify_new(app: &AppHandle, engine: &Engine) {
     if let Some(last) = alerts.last() {
         notified.0.fetch_max(last.id, Ordering::AcqRel);
     }
+}
+
+/// Whether `alert` is about tools a proxy quarantined, which the pins
+/// notifier (`pins.rs`) already announced with where to review them: one
+/// event, one notification. The alert is listed all the same.
+fn announced_by_pins(engine: &Engine, alert: &Alert) -> bool {
+    if alert.rule != AlertRule::PinMismatch {
+        return false;
+    }
+    let Some(first) = alert.records.first() else {
+        return false;
+    };
+    matches!(
+        engine.store().audit_get(first.id),
+        Ok(Some(entry)) if entry.method.as_deref() == Some(TOOL_CHANGED_METHOD)
+    )
 }
