@@ -21,6 +21,7 @@
 mod classify;
 mod eval;
 mod quiet;
+mod rules;
 
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
