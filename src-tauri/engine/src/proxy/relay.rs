@@ -415,12 +415,13 @@ impl Proxy {
         }
         let policy = self.policy.load();
         let quarantined = pins.filter(|p| p.hides_any()).map(|p| &p.hidden);
-        let policy = match &**policy {
-            Ok(p) if p.hides_any() || quarantined.is_some() => p,
-            // Nothing to hide; or the policy is unreadable, and then every
-            // call is refused anyway while the listing stays informative.
-            _ => return Listing::Unchanged,
-        };
+        // An unreadable policy hides nothing by itself (every call is
+        // refused anyway while the listing stays informative); quarantined
+        // tools stay hidden whatever became of it since the pin check.
+        let policy = policy.as_ref().as_ref().ok();
+        if quarantined.is_none() && !policy.is_some_and(|p| p.hides_any()) {
+            return Listing::Unchanged;
+        }
         let Some(result) = msg.result() else {
             return Listing::Unchanged; // an error response
         };
@@ -441,7 +442,7 @@ impl Proxy {
                 continue;
             }
             match serde_json::from_str::<Name>(tool.get()) {
-                Ok(t) => hidden.push(policy.hides(&t.name)),
+                Ok(t) => hidden.push(policy.is_some_and(|p| p.hides(&t.name))),
                 Err(e) => return unreadable(e),
             }
         }
