@@ -459,6 +459,28 @@ impl Store {
     pub fn set_alerts_denial_burst(&mut self, burst: DenialBurst) -> Result<()> {
         self.set_setting(DENIAL_BURST_SETTING, Some(&burst.to_string()))
     }
+
+    /// Sets a rule's setting from text, as [`AlertRuleInfo::setting`] shows
+    /// it: the quiet hours (`HH:MM-HH:MM`, or `off` or `None` to turn them
+    /// off) or the denial burst (`COUNT/SECONDS`, `None` for the default).
+    pub fn alerts_configure(&mut self, rule: AlertRule, setting: Option<&str>) -> Result<()> {
+        let setting = setting.map(str::trim).filter(|s| !s.is_empty());
+        match rule {
+            AlertRule::QuietHours => match setting {
+                None => self.set_alerts_quiet_hours(None),
+                Some(off) if off.eq_ignore_ascii_case("off") => self.set_alerts_quiet_hours(None),
+                Some(text) => self.set_alerts_quiet_hours(Some(QuietHours::parse(text)?)),
+            },
+            AlertRule::DenialBurst => match setting {
+                None => self.set_setting(DENIAL_BURST_SETTING, None),
+                Some(text) => self.set_alerts_denial_burst(DenialBurst::parse(text)?),
+            },
+            other => Err(Error::InvalidSpec(format!(
+                "the rule {} has no setting; only quiet-hours and denial-burst do",
+                other.as_str()
+            ))),
+        }
+    }
 }
 
 impl Engine {
@@ -489,6 +511,11 @@ impl Engine {
     /// Every rule, with its description, mute state and setting.
     pub fn alerts_rules(&self) -> Result<Vec<AlertRuleInfo>> {
         self.store().alerts_rules()
+    }
+
+    /// Sets a rule's setting (see [`Store::alerts_configure`]).
+    pub fn alerts_configure(&self, rule: AlertRule, setting: Option<String>) -> Result<()> {
+        self.store().alerts_configure(rule, setting.as_deref())
     }
 }
 

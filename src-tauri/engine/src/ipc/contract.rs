@@ -61,6 +61,9 @@ macro_rules! ipc_commands {
             alerts_mute(rule: $crate::alerts::AlertRule, muted: bool) -> ();
             /// Every alert rule: what it watches for, whether it is muted, its setting.
             alerts_rules() -> Vec<$crate::alerts::AlertRuleInfo>;
+            /// Sets a rule's setting: quiet hours (`HH:MM-HH:MM` or `off`) or the
+            /// denial burst (`COUNT/SECONDS`); null restores the default.
+            alerts_configure(rule: $crate::alerts::AlertRule, setting: Option<String>) -> ();
             /// A server's pins: each tool's (and the instructions') state, with the
             /// approved and the offered definition of what awaits review.
             pins_show(server: String) -> $crate::pins::ServerPins;

@@ -63,6 +63,8 @@ function engine() {
     muted: [] as AlertRule[],
     acks: [] as AlertAck[],
     lists: [] as boolean[],
+    settings: [] as [AlertRule, string | null][],
+    quiet: "off",
   };
   mockIPC(
     (cmd, args) => {
@@ -71,8 +73,20 @@ function engine() {
         state.lists.push(a.all as boolean);
         return a.all ? state.alerts : state.alerts.filter((x) => x.acked_at === null);
       }
-      if (cmd === "alerts_rules") return rules(state.muted);
+      if (cmd === "alerts_rules")
+        return rules(state.muted).map((r) =>
+          r.rule === "quiet-hours" ? { ...r, setting: state.quiet } : r,
+        );
       if (cmd === "server_list") return [];
+      if (cmd === "alerts_configure") {
+        const { rule, setting } = a as { rule: AlertRule; setting: string | null };
+        if (setting !== null && !/^\d\d:\d\d-\d\d:\d\d$|^off$/.test(setting)) {
+          throw { code: "invalid_spec", message: `quiet hours "${setting}" are not HH:MM-HH:MM` };
+        }
+        state.settings.push([rule, setting]);
+        state.quiet = setting ?? "off";
+        return null;
+      }
       if (cmd === "alerts_ack") {
         const which = a.which as AlertAck;
         state.acks.push(which);
@@ -152,7 +166,9 @@ describe("Alerts page", () => {
     await waitFor(() => expect(rule).toHaveTextContent("muted"));
     await fireEvent.click(screen.getByRole("switch", { name: "Alert on Request to a new domain" }));
     await waitFor(() => expect(state.muted).toEqual([]));
-    expect(screen.getByText("off")).toBeInTheDocument();
+    expect(screen.getByRole("textbox", { name: "Call during quiet hours: setting" })).toHaveValue(
+      "off",
+    );
   });
 
   it("re-reads when the alerts topic changes", async () => {
@@ -181,5 +197,26 @@ describe("Alerts page", () => {
     state.alerts = [];
     await emit("store_changed", "alerts");
     await waitFor(() => expect(screen.queryByTestId("badge-alerts")).toBeNull());
+  });
+
+  it("sets the quiet hours, and shows why a value is refused", async () => {
+    const state = engine();
+    const store = new AlertsStore(tauriBackend);
+    render(Alerts, { alerts: store });
+    await store.start();
+    const input = await screen.findByRole("textbox", { name: "Call during quiet hours: setting" });
+    expect(input).toHaveValue("off");
+    // Rules without a setting have no field.
+    expect(screen.queryByRole("textbox", { name: "Request to a new domain: setting" })).toBeNull();
+    const form = input.closest("form")!;
+    await fireEvent.input(input, { target: { value: "late" } });
+    await fireEvent.click(within(form).getByRole("button", { name: "Save" }));
+    await screen.findByText(/are not HH:MM-HH:MM/);
+    expect(state.settings).toEqual([]);
+    await fireEvent.input(input, { target: { value: " 22:00-07:00 " } });
+    await fireEvent.click(within(form).getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(state.settings).toEqual([["quiet-hours", "22:00-07:00"]]));
+    await waitFor(() => expect(input).toHaveValue("22:00-07:00"));
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 });

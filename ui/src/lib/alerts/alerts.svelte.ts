@@ -90,6 +90,16 @@ export class AlertsStore {
     return this.#change(() => this.#backend.invoke("alerts_mute", { rule, muted }));
   }
 
+  /**
+   * Sets a rule's setting (quiet hours `HH:MM-HH:MM` or `off`, the denial
+   * burst `COUNT/SECONDS`); empty or null restores the default. A value the
+   * engine refuses shows as the store's error.
+   */
+  configure(rule: AlertRule, setting: string | null): Promise<void> {
+    const value = setting?.trim() ? setting.trim() : null;
+    return this.#change(() => this.#backend.invoke("alerts_configure", { rule, setting: value }));
+  }
+
   async #change(run: () => Promise<unknown>): Promise<void> {
     this.busy = true;
     try {

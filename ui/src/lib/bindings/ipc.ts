@@ -85,6 +85,8 @@ export type Commands = {
   alerts_mute: { args: { rule: AlertRule; muted: boolean }; result: null };
   /** Every alert rule: what it watches for, whether it is muted, its setting. */
   alerts_rules: { args: Record<string, never>; result: Array<AlertRuleInfo> };
+  /** Sets a rule's setting: quiet hours (`HH:MM-HH:MM` or `off`) or the denial burst (`COUNT/SECONDS`); null restores the default. */
+  alerts_configure: { args: { rule: AlertRule; setting: string | null }; result: null };
   /** A server's pins: each tool's (and the instructions') state, with the approved and the offered definition of what awaits review. */
   pins_show: { args: { server: string }; result: ServerPins };
   /** Approves (re-pins) what awaits review: a tool, or the instructions. */

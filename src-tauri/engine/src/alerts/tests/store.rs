@@ -127,3 +127,62 @@ fn rules_parse_by_name_and_settings_validate() {
         assert!(DenialBurst::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn settings_are_set_by_rule_and_checked() {
+    let (_tmp, mut store) = {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&DataDir::at(tmp.path()).unwrap()).unwrap();
+        (tmp, store)
+    };
+    let setting = |store: &Store, rule: AlertRule| {
+        store
+            .alerts_rules()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.rule == rule)
+            .unwrap()
+            .setting
+    };
+    assert_eq!(
+        setting(&store, AlertRule::QuietHours).as_deref(),
+        Some("off")
+    );
+    store
+        .alerts_configure(AlertRule::QuietHours, Some(" 23:30-6:00 "))
+        .unwrap();
+    assert_eq!(
+        setting(&store, AlertRule::QuietHours).as_deref(),
+        Some("23:30-06:00")
+    );
+    store
+        .alerts_configure(AlertRule::QuietHours, Some("off"))
+        .unwrap();
+    assert_eq!(store.alerts_quiet_hours().unwrap(), None);
+    store
+        .alerts_configure(AlertRule::DenialBurst, Some("3/30"))
+        .unwrap();
+    assert_eq!(
+        setting(&store, AlertRule::DenialBurst).as_deref(),
+        Some("3/30")
+    );
+    store
+        .alerts_configure(AlertRule::DenialBurst, None)
+        .unwrap();
+    assert_eq!(store.alerts_denial_burst().unwrap(), DenialBurst::default());
+    // Bad values and rules without a setting change nothing.
+    assert!(
+        store
+            .alerts_configure(AlertRule::QuietHours, Some("late"))
+            .is_err()
+    );
+    assert!(
+        store
+            .alerts_configure(AlertRule::NewDomain, Some("x"))
+            .is_err()
+    );
+    assert_eq!(
+        setting(&store, AlertRule::QuietHours).as_deref(),
+        Some("off")
+    );
+}
