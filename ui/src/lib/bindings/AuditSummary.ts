@@ -14,7 +14,7 @@ since: number,
  */
 until: number, 
 /**
- * Every call in the window.
+ * Tool calls in the window.
  */
 calls: number, 
 /**

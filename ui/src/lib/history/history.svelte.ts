@@ -124,9 +124,10 @@ export class HistoryStore {
   }
 
   /**
-   * The table shows rows `range`: read the pages that hold them, and the
-   * next one when the view nears the end of what is known. `atTop` says
-   * whether the view is scrolled to the very top (new records then join).
+   * The table shows rows `range`: read the pages that hold them. The rows
+   * after the last page read stand for the next page until it arrives, so
+   * scrolling into them reads it. `atTop` says whether the view is
+   * scrolled to the very top (new records then join).
    */
   async show(range: RowRange, atTop: boolean): Promise<void> {
     this.#view = range;
