@@ -57,6 +57,14 @@ function backend(initial: ServerPins) {
       const a = args as Record<string, unknown>;
       calls.push({ cmd, args: a });
       if (cmd === "pins_show") return pins;
+      if (cmd === "pins_set_mode") {
+        pins = {
+          ...pins,
+          mode: (a.mode as ServerPins["mode"] | null) ?? "trust-on-first-use",
+          own_mode: a.mode !== null,
+        };
+        return null;
+      }
       if (cmd === "pins_approve" || cmd === "pins_reject") {
         pins = {
           ...pins,
@@ -156,7 +164,25 @@ describe("PinReview", () => {
   it("says when nothing is pinned yet, and in review-first mode what that means", async () => {
     backend({ ...serverPins([]), mode: "review-first" });
     render(PinReview, { server: "shifty" });
-    expect(await screen.findByText(/Review first/)).toBeInTheDocument();
+    expect(await screen.findByText(/no tool reaches your AI clients/)).toBeInTheDocument();
     expect(screen.getByText(/Nothing pinned yet/)).toBeInTheDocument();
+  });
+
+  it("sets the server's own pin mode and back to the default", async () => {
+    const ipc = backend(serverPins([item("echo")]));
+    render(PinReview, { server: "shifty" });
+    const group = await screen.findByRole("radiogroup", { name: "Pin mode" });
+    await fireEvent.click(within(group).getByRole("radio", { name: "Review first" }));
+    await screen.findByText(/no tool reaches your AI clients/);
+    expect(ipc.calls).toContainEqual({
+      cmd: "pins_set_mode",
+      args: { server: "shifty", mode: "review-first" },
+    });
+    await fireEvent.click(within(group).getByRole("radio", { name: "Default" }));
+    await screen.findByText(/Trust on first use/);
+    expect(ipc.calls).toContainEqual({
+      cmd: "pins_set_mode",
+      args: { server: "shifty", mode: null },
+    });
   });
 });

@@ -2,6 +2,7 @@
 // and what awaits review. Re-read when Rust pushes `store_changed` for pins
 // (a proxy quarantined something, or the CLI approved it), tools or servers.
 import type { PinItem } from "../bindings/PinItem";
+import type { PinMode } from "../bindings/PinMode";
 import type { ServerPins } from "../bindings/ServerPins";
 import { type Backend, type GatehouseError, toGatehouseError } from "../ipc";
 
@@ -49,6 +50,12 @@ export class PinsStore {
       kind: item.kind,
       name: item.name,
     });
+    await this.refresh();
+  }
+
+  /** Sets the server's pin mode; `null` follows the global default. */
+  async setMode(mode: PinMode | null): Promise<void> {
+    await this.#backend.invoke("pins_set_mode", { server: this.server, mode });
     await this.refresh();
   }
 
