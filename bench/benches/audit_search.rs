@@ -86,7 +86,12 @@ fn record(
     };
     AuditRecord {
         time: START + (i as i64) * (90 * DAY_US / total as i64),
-        session: Arc::from(format!("s{}", i / 5000)),
+        // Shaped like a proxy's: its process id and start time, in hex.
+        session: Arc::from(format!(
+            "{:x}-{:x}",
+            40_000 + i / 5000,
+            START + (i / 5000) as i64
+        )),
         client: Some(clients[rng.below(clients.len() as u64) as usize].clone()),
         server: servers[server].clone(),
         method: Some("tools/call".into()),
@@ -98,7 +103,15 @@ fn record(
         result_size: Some(200 + rng.below(2000) as i64),
         is_error: Some(decision == AuditDecision::Error),
         rpc_error: None,
-        result: None,
+        // A small call's result: a line or two of text.
+        result: (decision != AuditDecision::Denied).then(|| {
+            format!(
+                r#"{{"content":[{{"type":"text","text":"{} {} {}"}}],"isError":false}}"#,
+                word(rng.below(4000)),
+                word(rng.below(4000)),
+                word(rng.below(4000))
+            )
+        }),
         result_hash: None,
         latency_us: 100 + rng.below(5000) as i64,
         seq: None,

@@ -11,11 +11,22 @@ fn env_with_records(n: i64) -> Env {
     let env = Env::fresh();
     env.cmd().args(["server", "list"]).assert().success();
     let conn = rusqlite::Connection::open(env.data.join("gatehouse.db")).unwrap();
+    // Records as an old proxy would leave them, names stored once each.
+    conn.execute_batch(
+        r#"INSERT INTO audit_sessions (name) VALUES ('s1');
+           INSERT INTO audit_names (name)
+               VALUES ('claude'), ('fs'), ('web'), ('tools/call'), ('read'), ('=HYPERLINK("x")');"#,
+    )
+    .unwrap();
     let mut insert = conn
         .prepare(
-            "INSERT INTO audit (time, session, client, server, method, tool, arguments,
-                 decision, reason, result_size, is_error, rpc_error, latency_us)
-             VALUES (?1, 's1', 'claude', ?2, 'tools/call', ?3, ?4, ?5, ?6, 10, 0, NULL, ?7)",
+            "INSERT INTO audit (time, session_id, client_id, server_id, method_id, tool_id,
+                 arguments, decision, reason, result_size, is_error, rpc_error, latency_us)
+             VALUES (?1, 1, (SELECT id FROM audit_names WHERE name = 'claude'),
+                 (SELECT id FROM audit_names WHERE name = ?2),
+                 (SELECT id FROM audit_names WHERE name = 'tools/call'),
+                 (SELECT id FROM audit_names WHERE name = ?3),
+                 ?4, ?5, ?6, 10, 0, NULL, ?7)",
         )
         .unwrap();
     for i in 1..=n {

@@ -225,8 +225,8 @@ mod tests {
         store
             .conn()
             .execute_batch(
-                "INSERT INTO audit (time, session, server, decision, latency_us)
-                 VALUES (1000000, 's', 'x', 'allowed', 1), (2000000, 's', 'x', 'allowed', 1)",
+                "INSERT INTO audit (time, session_id, server_id, decision, latency_us)
+                 VALUES (1000000, 1, 1, 'allowed', 1), (2000000, 1, 1, 'allowed', 1)",
             )
             .unwrap();
         let two = store.audit_status().unwrap();

@@ -30,15 +30,34 @@ pub type Hash = [u8; 32];
 /// Separates this encoding from any other use of SHA-256 (and versions it).
 const DOMAIN: &[u8] = b"gatehouse-audit-v1\0";
 
-/// The stored columns a record's hash covers, in the order they are
-/// encoded. The writer inserts exactly these (then `prev_hash, hash`).
+/// The content a record's hash covers, in the order it is encoded, as
+/// `audit_named` reads it: names as text.
 macro_rules! content_columns {
     () => {
         "time, session, client, server, method, tool, arguments, arguments_size, arguments_hash, \
          decision, reason, result_size, is_error, rpc_error, latency_us, seq, result, result_hash"
     };
 }
-pub(super) use content_columns;
+
+/// The same, as `audit` stores it (schema v11): the names as ids into
+/// `audit_sessions` (position 1) and `audit_names` (positions 2 to 5). The
+/// writer inserts exactly these (then `prev_hash, hash`).
+macro_rules! stored_columns {
+    () => {
+        "time, session_id, client_id, server_id, method_id, tool_id, arguments, arguments_size, \
+         arguments_hash, decision, reason, result_size, is_error, rpc_error, latency_us, seq, \
+         result, result_hash"
+    };
+}
+pub(super) use stored_columns;
+
+/// The positions of [`stored_columns!`] that hold a name's id.
+pub(super) const NAME_COLUMNS: std::ops::RangeInclusive<usize> = 1..=5;
+
+/// How much of the previous record's hash a record stores: enough to tell
+/// a broken link (a record deleted or moved before it) from an edit. The
+/// record's own hash covers the previous hash whole.
+pub(super) const LINK_LEN: usize = 4;
 
 /// How many columns [`content_columns!`] names.
 pub(super) const CONTENT_LEN: usize = 18;
@@ -69,7 +88,7 @@ pub const DEFAULT_PREVIEW_BYTES: usize = 4096;
 
 /// Hashes one record's content after `prev`. `buf` is scratch space, reused
 /// so that hashing a million records allocates once.
-pub(super) fn record_hash(buf: &mut Vec<u8>, prev: &Hash, fields: &[ValueRef<'_>]) -> Hash {
+pub(crate) fn record_hash(buf: &mut Vec<u8>, prev: &Hash, fields: &[ValueRef<'_>]) -> Hash {
     buf.clear();
     buf.extend_from_slice(DOMAIN);
     buf.extend_from_slice(prev);
@@ -147,7 +166,7 @@ pub(crate) fn seal(conn: &Connection) -> rusqlite::Result<u64> {
     let mut select = conn.prepare(concat!(
         "SELECT id, ",
         content_columns!(),
-        " FROM audit WHERE id > ?1 ORDER BY id"
+        " FROM audit_named WHERE id > ?1 ORDER BY id"
     ))?;
     let mut update = conn.prepare("UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE id = ?1")?;
     let mut rows = select.query([head.id])?;
@@ -158,7 +177,7 @@ pub(crate) fn seal(conn: &Connection) -> rusqlite::Result<u64> {
         let fields: [ValueRef<'_>; CONTENT_LEN] =
             std::array::from_fn(|i| row.get_ref_unwrap(i + 1));
         let hash = record_hash(&mut buf, &head.hash, &fields);
-        update.execute(params![id, head.hash, hash])?;
+        update.execute(params![id, &head.hash[..LINK_LEN], hash])?;
         head = Head { id, hash };
         sealed += 1;
     }
@@ -166,6 +185,16 @@ pub(crate) fn seal(conn: &Connection) -> rusqlite::Result<u64> {
         set_head(conn, &head)?;
     }
     Ok(sealed)
+}
+
+/// Every row of a names table (`SELECT id, name ...`), by id.
+fn load_names(
+    conn: &Connection,
+    sql: &str,
+) -> rusqlite::Result<std::collections::HashMap<i64, String>> {
+    conn.prepare(sql)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
 }
 
 /// Where the chain is broken: the first problem [`Store::audit_verify`]
@@ -342,9 +371,12 @@ impl Store {
             pruned: pruned as u64,
             broken: None,
         };
+        // The names, once: every record refers to a few of them.
+        let names = load_names(&tx, "SELECT id, name FROM audit_names")?;
+        let sessions = load_names(&tx, "SELECT id, name FROM audit_sessions")?;
         let mut select = tx.prepare(concat!(
             "SELECT id, prev_hash, hash, ",
-            content_columns!(),
+            stored_columns!(),
             " FROM audit ORDER BY id"
         ))?;
         let mut rows = select.query([])?;
@@ -353,15 +385,29 @@ impl Store {
         while let Some(row) = rows.next()? {
             let id: i64 = row.get(0)?;
             let broken = match (row.get_ref(1)?, row.get_ref(2)?) {
-                (ValueRef::Blob(stored_prev), ValueRef::Blob(stored)) => {
-                    if stored_prev != prev {
+                (ValueRef::Blob(link), ValueRef::Blob(stored)) => {
+                    // Records from before schema v11 keep the whole hash.
+                    if link.len() < LINK_LEN || !prev.starts_with(link) {
                         Some(ChainBreak::Unlinked {
                             id,
                             previous: report.last_id,
                         })
                     } else {
-                        let fields: [ValueRef<'_>; CONTENT_LEN] =
-                            std::array::from_fn(|i| row.get_ref_unwrap(i + 3));
+                        let fields: [ValueRef<'_>; CONTENT_LEN] = std::array::from_fn(|i| {
+                            let value = row.get_ref_unwrap(i + 3);
+                            if !NAME_COLUMNS.contains(&i) {
+                                return value;
+                            }
+                            // A name whose row is gone reads as none: the
+                            // hash then shows the record as edited.
+                            let table = if i == 1 { &sessions } else { &names };
+                            match value {
+                                ValueRef::Integer(n) => table
+                                    .get(&n)
+                                    .map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
+                                _ => ValueRef::Null,
+                            }
+                        });
                         let hash = record_hash(&mut buf, &prev, &fields);
                         if hash[..] != *stored {
                             Some(ChainBreak::Edited { id })

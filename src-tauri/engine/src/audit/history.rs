@@ -121,21 +121,27 @@ pub struct AuditExported {
 /// `filter`'s conditions other than time, the cursor and search text, as SQL
 /// (` AND ...` clauses on `audit`) appended to `sql`, parameters to `args`.
 fn where_columns(filter: &AuditFilter, sql: &mut String, args: &mut Vec<Value>) {
-    let mut clause = |column: &str, value: Value| {
-        args.push(value);
-        sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+    // Names are stored as ids (schema v11); a name never recorded matches
+    // nothing.
+    let mut name = |column: &str, value: &str| {
+        args.push(Value::Text(value.to_owned()));
+        sql.push_str(&format!(
+            " AND {column} = (SELECT id FROM audit_names WHERE name = ?{})",
+            args.len()
+        ));
     };
     if let Some(server) = &filter.server {
-        clause("server", Value::Text(server.clone()));
+        name("server_id", server);
     }
     if let Some(tool) = &filter.tool {
-        clause("tool", Value::Text(tool.clone()));
+        name("tool_id", tool);
     }
     if let Some(client) = &filter.client {
-        clause("client", Value::Text(client.clone()));
+        name("client_id", client);
     }
     if let Some(decision) = filter.decision {
-        clause("decision", Value::Text(decision.as_str().into()));
+        args.push(Value::Text(decision.as_str().into()));
+        sql.push_str(&format!(" AND decision = ?{}", args.len()));
     }
 }
 
@@ -259,7 +265,7 @@ impl Store {
             let mut stmt = self.conn().prepare_cached(
                 "SELECT decision, count(*) FROM audit
                  WHERE id BETWEEN ?3 AND ?4 AND time + 0 >= ?1 AND time + 0 < ?2
-                   AND method = 'tools/call'
+                   AND method_id = (SELECT id FROM audit_names WHERE name = 'tools/call')
                  GROUP BY decision",
             )?;
             let mut rows = stmt.query([since, until, low, high])?;
@@ -271,10 +277,14 @@ impl Store {
                 }
             }
             let mut stmt = self.conn().prepare_cached(
-                "SELECT server, tool, count(*) AS n FROM audit
-                 WHERE id BETWEEN ?3 AND ?4 AND time + 0 >= ?1 AND time + 0 < ?2
-                   AND method = 'tools/call' AND tool IS NOT NULL
-                 GROUP BY server, tool ORDER BY n DESC, server, tool LIMIT ?5",
+                "SELECT (SELECT name FROM audit_names WHERE id = g.server_id) AS server,
+                        (SELECT name FROM audit_names WHERE id = g.tool_id) AS tool, g.n
+                 FROM (SELECT server_id, tool_id, count(*) AS n FROM audit
+                       WHERE id BETWEEN ?3 AND ?4 AND time + 0 >= ?1 AND time + 0 < ?2
+                         AND method_id = (SELECT id FROM audit_names WHERE name = 'tools/call')
+                         AND tool_id IS NOT NULL
+                       GROUP BY server_id, tool_id) AS g
+                 ORDER BY g.n DESC, server, tool LIMIT ?5",
             )?;
             top_tools = stmt
                 .query_map(rusqlite::params![since, until, low, high, TOP_TOOLS], |r| {

@@ -17,7 +17,7 @@ mod history;
 mod journal;
 mod query;
 pub mod redact;
-mod writer;
+pub(crate) mod writer;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

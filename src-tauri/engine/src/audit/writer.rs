@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, mpsc};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::redact::Redactor;
@@ -272,7 +272,7 @@ fn commit(
 /// `(session, seq)` is already stored is skipped. Arguments longer than the
 /// preview setting are stored as a preview (a JSON string of their first
 /// bytes) with the full text's size and SHA-256.
-pub(super) fn insert_all<'a>(
+pub(crate) fn insert_all<'a>(
     conn: &mut Connection,
     redactor: Option<&Redactor>,
     records: impl Iterator<Item = &'a AuditRecord>,
@@ -291,10 +291,11 @@ pub(super) fn insert_all<'a>(
         let mut buf = Vec::with_capacity(512);
         let mut insert = tx.prepare_cached(concat!(
             "INSERT OR IGNORE INTO audit (",
-            chain::content_columns!(),
+            chain::stored_columns!(),
             ", prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         ))?;
+        let mut names = Names::default();
         for r in records {
             let reason = r.reason.as_deref().map(|t| match redactor {
                 Some(redactor) => Cow::Owned(redactor.text(t)),
@@ -352,11 +353,32 @@ pub(super) fn insert_all<'a>(
                     .map_or(ValueRef::Null, |h| ValueRef::Blob(h)),
             ];
             let hash = chain::record_hash(&mut buf, &head.hash, &fields);
+            // Stored: the names as ids, and the start of the previous hash.
+            let mut stored = fields;
+            let ids = [
+                Some(names.session(&tx, &r.session)?),
+                r.client
+                    .as_deref()
+                    .map(|c| names.name(&tx, c))
+                    .transpose()?,
+                Some(names.name(&tx, &r.server)?),
+                r.method
+                    .as_deref()
+                    .map(|m| names.name(&tx, m))
+                    .transpose()?,
+                r.tool.as_deref().map(|t| names.name(&tx, t)).transpose()?,
+            ];
+            for (slot, id) in stored[chain::NAME_COLUMNS].iter_mut().zip(ids) {
+                *slot = id.map_or(ValueRef::Null, ValueRef::Integer);
+            }
             let inserted = insert.execute(params_from_iter(
-                fields
+                stored
                     .iter()
                     .copied()
-                    .chain([ValueRef::Blob(&head.hash), ValueRef::Blob(&hash)])
+                    .chain([
+                        ValueRef::Blob(&head.hash[..chain::LINK_LEN]),
+                        ValueRef::Blob(&hash),
+                    ])
                     .map(ToSqlOutput::Borrowed),
             ))?;
             if inserted == 1 {
@@ -371,4 +393,50 @@ pub(super) fn insert_all<'a>(
         }
     }
     tx.commit()
+}
+
+/// The ids of the names a batch's records carry (schema v11), looked up or
+/// added in the batch's transaction. Kept for that transaction only: an id
+/// added by one that rolls back must not outlive it.
+#[derive(Default)]
+struct Names {
+    names: std::collections::HashMap<String, i64>,
+    sessions: std::collections::HashMap<String, i64>,
+}
+
+impl Names {
+    /// The id of a client, server, method or tool name.
+    fn name(&mut self, tx: &Connection, name: &str) -> rusqlite::Result<i64> {
+        Self::id(&mut self.names, tx, "audit_names", name)
+    }
+
+    /// The id of a session.
+    fn session(&mut self, tx: &Connection, name: &str) -> rusqlite::Result<i64> {
+        Self::id(&mut self.sessions, tx, "audit_sessions", name)
+    }
+
+    fn id(
+        cache: &mut std::collections::HashMap<String, i64>,
+        tx: &Connection,
+        table: &str,
+        name: &str,
+    ) -> rusqlite::Result<i64> {
+        if let Some(id) = cache.get(name) {
+            return Ok(*id);
+        }
+        let found = tx
+            .prepare_cached(&format!("SELECT id FROM {table} WHERE name = ?1"))?
+            .query_row([name], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                tx.prepare_cached(&format!("INSERT INTO {table} (name) VALUES (?1)"))?
+                    .execute([name])?;
+                tx.last_insert_rowid()
+            }
+        };
+        cache.insert(name.to_owned(), id);
+        Ok(id)
+    }
 }

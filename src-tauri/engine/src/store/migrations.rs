@@ -345,4 +345,110 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // each server's pin mode, and the 'pins' topic; the SQL lives with the
     // code that reads it (`pins::MIGRATION`).
     crate::pins::MIGRATION,
+    // 11: a compact audit row, so a small call takes well under 400 bytes
+    // on disk. Names that repeat on every record (session, client, server,
+    // method, tool) are stored once, in `audit_sessions` and `audit_names`,
+    // and records hold their ids, as do the filter indexes; `prev_hash`
+    // keeps only the first 4 bytes of the previous hash (enough to tell a
+    // broken link from an edit; the record's own 32-byte hash covers the
+    // previous one whole, as before); the decision index leaves out
+    // 'allowed', nine records in ten, which a page finds by walking ids;
+    // and the full-text index keeps no positions within a column (`detail
+    // = column`: a search is words, not phrases; `none` would be smaller
+    // still, but makes prefix queries six times slower). The table is rebuilt with its ids,
+    // so the chain, its head and anchor, and alerts' record ids hold.
+    // `audit_named` reads it with the names, as readers want it.
+    r#"
+    CREATE TABLE audit_names (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE
+    ) STRICT;
+    CREATE TABLE audit_sessions (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE
+    ) STRICT;
+    INSERT OR IGNORE INTO audit_sessions (name) SELECT session FROM audit ORDER BY id;
+    INSERT OR IGNORE INTO audit_names (name)
+        SELECT name FROM (
+            SELECT server AS name FROM audit UNION SELECT client FROM audit
+            UNION SELECT method FROM audit UNION SELECT tool FROM audit
+        ) WHERE name IS NOT NULL;
+
+    CREATE TABLE audit_compact (
+        id              INTEGER PRIMARY KEY,
+        time            INTEGER NOT NULL,  -- request received, microseconds since the epoch
+        session_id      INTEGER NOT NULL,  -- audit_sessions
+        client_id       INTEGER,           -- audit_names, like the next three
+        server_id       INTEGER NOT NULL,
+        method_id       INTEGER,
+        tool_id         INTEGER,
+        arguments       TEXT,              -- redacted JSON, or a JSON string holding its first bytes
+        arguments_size  INTEGER,
+        arguments_hash  BLOB,
+        decision        TEXT NOT NULL CHECK (decision IN ('allowed', 'denied', 'asked', 'error')),
+        reason          TEXT,
+        result_size     INTEGER,
+        is_error        INTEGER,
+        rpc_error       TEXT,
+        latency_us      INTEGER NOT NULL,
+        seq             INTEGER,
+        prev_hash       BLOB,              -- the first 4 bytes of the previous record's hash
+        hash            BLOB,
+        result          TEXT,
+        result_hash     BLOB
+    ) STRICT;
+    INSERT INTO audit_compact
+        SELECT a.id, a.time, se.id, c.id, sv.id, m.id, t.id,
+               a.arguments, a.arguments_size, a.arguments_hash, a.decision, a.reason,
+               a.result_size, a.is_error, a.rpc_error, a.latency_us, a.seq,
+               substr(a.prev_hash, 1, 4), a.hash, a.result, a.result_hash
+        FROM audit AS a
+        JOIN audit_sessions AS se ON se.name = a.session
+        JOIN audit_names AS sv ON sv.name = a.server
+        LEFT JOIN audit_names AS c ON c.name = a.client
+        LEFT JOIN audit_names AS m ON m.name = a.method
+        LEFT JOIN audit_names AS t ON t.name = a.tool;
+    DROP TRIGGER audit_fts_deleted;
+    DROP TRIGGER audit_fts_updated;
+    DROP TABLE audit_fts;
+    DROP TABLE audit;
+    ALTER TABLE audit_compact RENAME TO audit;
+
+    CREATE UNIQUE INDEX audit_by_session_seq ON audit (session_id, seq) WHERE seq IS NOT NULL;
+    CREATE INDEX audit_by_server ON audit (server_id, id);
+    CREATE INDEX audit_by_tool ON audit (tool_id, id);
+    CREATE INDEX audit_by_client ON audit (client_id, id);
+    CREATE INDEX audit_by_decision ON audit (decision, id) WHERE decision <> 'allowed';
+    CREATE INDEX audit_by_time ON audit (time);
+
+    CREATE VIEW audit_named AS
+        SELECT a.id, a.time,
+               (SELECT name FROM audit_sessions WHERE id = a.session_id) AS session,
+               (SELECT name FROM audit_names WHERE id = a.client_id) AS client,
+               (SELECT name FROM audit_names WHERE id = a.server_id) AS server,
+               (SELECT name FROM audit_names WHERE id = a.method_id) AS method,
+               (SELECT name FROM audit_names WHERE id = a.tool_id) AS tool,
+               a.arguments, a.arguments_size, a.arguments_hash, a.decision, a.reason,
+               a.result_size, a.is_error, a.rpc_error, a.latency_us, a.seq,
+               a.prev_hash, a.hash, a.result, a.result_hash
+        FROM audit AS a;
+
+    CREATE VIRTUAL TABLE audit_fts USING fts5 (
+        arguments, reason, rpc_error, result,
+        content = 'audit', content_rowid = 'id', detail = column
+    );
+    UPDATE audit_fts_state SET indexed_to = 0;
+    CREATE TRIGGER audit_fts_deleted AFTER DELETE ON audit
+        WHEN old.id <= (SELECT indexed_to FROM audit_fts_state) BEGIN
+        INSERT INTO audit_fts (audit_fts, rowid, arguments, reason, rpc_error, result)
+            VALUES ('delete', old.id, old.arguments, old.reason, old.rpc_error, old.result);
+    END;
+    CREATE TRIGGER audit_fts_updated AFTER UPDATE OF arguments, reason, rpc_error, result ON audit
+        WHEN old.id <= (SELECT indexed_to FROM audit_fts_state) BEGIN
+        INSERT INTO audit_fts (audit_fts, rowid, arguments, reason, rpc_error, result)
+            VALUES ('delete', old.id, old.arguments, old.reason, old.rpc_error, old.result);
+        INSERT INTO audit_fts (rowid, arguments, reason, rpc_error, result)
+            VALUES (new.id, new.arguments, new.reason, new.rpc_error, new.result);
+    END;
+    "#,
 ];

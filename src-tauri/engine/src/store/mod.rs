@@ -224,6 +224,144 @@ mod tests {
     }
 
     #[test]
+    fn an_audit_log_from_before_the_compact_rows_still_verifies_and_reads_the_same() {
+        use rusqlite::types::ValueRef;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("gatehouse.db");
+        // Schema v10: names as text on every record, whole previous hashes.
+        let rows = [
+            (
+                "s1",
+                Some("claude"),
+                "files",
+                "tools/call",
+                Some("read"),
+                r#"{"path":"/a"}"#,
+            ),
+            (
+                "s1",
+                Some("claude"),
+                "files",
+                "tools/call",
+                Some("write"),
+                r#"{"path":"/b"}"#,
+            ),
+            ("s2", None, "web", "initialize", None, "{}"),
+        ];
+        {
+            let conn = Connection::open(&path).unwrap();
+            for step in &migrations::MIGRATIONS[..10] {
+                conn.execute_batch(step).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 10).unwrap();
+            let mut prev = [0u8; 32];
+            let mut buf = Vec::new();
+            for (i, (session, client, server, method, tool, args)) in rows.iter().enumerate() {
+                let text = |t: &'static str| ValueRef::Text(t.as_bytes());
+                let opt = |t: Option<&'static str>| t.map_or(ValueRef::Null, text);
+                let time = 1_000 + i as i64;
+                let mut fields = [ValueRef::Null; 18];
+                fields[0] = ValueRef::Integer(time);
+                fields[1] = text(session);
+                fields[2] = opt(*client);
+                fields[3] = text(server);
+                fields[4] = text(method);
+                fields[5] = opt(*tool);
+                fields[6] = text(args);
+                fields[9] = text("allowed");
+                fields[14] = ValueRef::Integer(7);
+                fields[15] = ValueRef::Integer(i as i64 + 1);
+                let hash = crate::audit::chain::record_hash(&mut buf, &prev, &fields);
+                conn.execute(
+                    "INSERT INTO audit (time, session, client, server, method, tool, arguments,
+                         decision, latency_us, seq, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'allowed', 7, ?8, ?9, ?10)",
+                    rusqlite::params![
+                        time,
+                        session,
+                        client,
+                        server,
+                        method,
+                        tool,
+                        args,
+                        i as i64 + 1,
+                        prev,
+                        hash
+                    ],
+                )
+                .unwrap();
+                prev = hash;
+            }
+            conn.execute("UPDATE audit_chain SET head_id = 3, head_hash = ?1", [prev])
+                .unwrap();
+        }
+        let store = Store::open_path(&path).unwrap();
+        let report = store.audit_verify().unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.records, 3);
+        let entries = store
+            .audit_list(&crate::audit::AuditFilter::default())
+            .unwrap();
+        let read: Vec<_> = entries
+            .iter()
+            .rev()
+            .map(|e| {
+                (
+                    e.session.as_str(),
+                    e.client.as_deref(),
+                    e.server.as_str(),
+                    e.method.as_deref(),
+                    e.tool.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            read,
+            rows.iter()
+                .map(|r| (r.0, r.1, r.2, Some(r.3), r.4))
+                .collect::<Vec<_>>()
+        );
+        // Filters by name, and full text, work on the migrated rows.
+        let by_tool = store
+            .audit_list(&crate::audit::AuditFilter {
+                tool: Some("write".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(by_tool.len(), 1);
+        let found = store
+            .audit_search(&crate::audit::AuditFilter {
+                search: Some("/b".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(found.entries.len(), 1);
+        // A record written now links to the migrated ones.
+        let mut store = store;
+        let next = crate::audit::AuditRecord {
+            time: 2_000,
+            session: "s3".into(),
+            client: None,
+            server: "files".into(),
+            method: Some("tools/call".into()),
+            tool: Some("read".into()),
+            arguments: None,
+            decision: crate::audit::AuditDecision::Allowed,
+            reason: None,
+            result_size: None,
+            is_error: None,
+            rpc_error: None,
+            result: None,
+            result_hash: None,
+            latency_us: 1,
+            seq: None,
+        };
+        crate::audit::writer::insert_all(store.conn_mut(), None, [&next].into_iter()).unwrap();
+        assert!(store.audit_verify().unwrap().intact());
+    }
+
+    #[test]
     fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("gatehouse.db");

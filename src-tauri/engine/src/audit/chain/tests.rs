@@ -77,7 +77,7 @@ fn verify_catches_an_edited_field() {
     for edit in [
         "UPDATE audit SET decision = 'denied' WHERE id = 3",
         "UPDATE audit SET arguments = '{}' WHERE id = 3",
-        "UPDATE audit SET client = NULL WHERE id = 3",
+        "UPDATE audit SET client_id = NULL WHERE id = 3",
         "UPDATE audit SET time = time + 1 WHERE id = 3",
         "UPDATE audit SET hash = zeroblob(32) WHERE id = 3",
     ] {
@@ -176,8 +176,8 @@ fn verify_catches_a_record_added_behind_its_back() {
     store
         .conn()
         .execute_batch(
-            "INSERT INTO audit (time, session, server, decision, latency_us)
-             VALUES (9, 'x', 'files', 'allowed', 1)",
+            "INSERT INTO audit (time, session_id, server_id, decision, latency_us)
+             VALUES (9, 1, 1, 'allowed', 1)",
         )
         .unwrap();
     assert_eq!(broken(&store), Some(ChainBreak::Unsealed { id: 3 }));
@@ -322,11 +322,11 @@ fn large_arguments_are_stored_as_a_preview_with_their_size_and_hash() {
     let mut store = Store::open(&dir).unwrap();
     store
         .set_audit_retention(&Retention {
-            preview_bytes: 16,
+            preview_bytes: 64,
             ..Retention::default()
         })
         .unwrap();
-    let big = format!(r#"{{"text":"é{}"}}"#, "y".repeat(100));
+    let big = format!(r#"{{"text":"é{}"}}"#, "y".repeat(200));
     let small = r#"{"a":1}"#.to_string();
     let records = [
         AuditRecord {
@@ -358,7 +358,7 @@ fn large_arguments_are_stored_as_a_preview_with_their_size_and_hash() {
     let (preview, size, hash) = row(1);
     let preview: String = serde_json::from_str(&preview).unwrap();
     assert!(
-        big.starts_with(&preview) && preview.len() <= 16,
+        big.starts_with(&preview) && preview.len() <= 64,
         "{preview}"
     );
     assert_eq!(size, Some(big.len() as i64));
@@ -451,7 +451,7 @@ fn two_writers_at_once_make_one_unbroken_chain() {
     // Both writers' batches are interleaved in the one chain.
     let sessions: i64 = store
         .conn()
-        .query_row("SELECT count(DISTINCT session) FROM audit", [], |r| {
+        .query_row("SELECT count(DISTINCT session_id) FROM audit", [], |r| {
             r.get(0)
         })
         .unwrap();

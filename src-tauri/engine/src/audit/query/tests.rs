@@ -527,3 +527,44 @@ async fn a_locked_database_fails_the_append_instead_of_dropping_it() {
     assert!(err.contains("locked"), "{err}");
     conn.execute_batch("ROLLBACK").unwrap();
 }
+
+#[test]
+fn search_text_becomes_required_words_the_last_also_a_prefix() {
+    use super::fts_query;
+    // Cut where the tokenizer cuts, so no phrase is ever asked for (the
+    // index keeps no positions).
+    assert_eq!(
+        fts_query("/srv/gamma-ray v2").as_deref(),
+        Some(r#""srv" "gamma" "ray" "v2"*"#)
+    );
+    // FTS5's operators are taken as words.
+    assert_eq!(
+        fts_query("NOT this OR that").as_deref(),
+        Some(r#""NOT" "this" "OR" "that"*"#)
+    );
+    assert_eq!(fts_query("*** ---"), None);
+    assert_eq!(
+        fts_query("héllo wörld").as_deref(),
+        Some(r#""héllo" "wörld"*"#)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_search_with_punctuation_finds_the_record_it_names() {
+    let mut hit = record("fs", "read", AuditDecision::Allowed, 1_000);
+    hit.arguments = Some(r#"{"path":"/srv/gamma-ray/notes.txt"}"#.into());
+    let mut miss = record("fs", "read", AuditDecision::Allowed, 2_000);
+    miss.arguments = Some(r#"{"path":"/srv/gamma/notes.txt"}"#.into());
+    let (_tmp, store, _w) = store_with(vec![hit, miss]).await;
+    let found = store
+        .audit_search(&page(AuditFilter {
+            search: Some("gamma-ray/notes".into()),
+            ..Default::default()
+        }))
+        .unwrap();
+    assert_eq!(found.entries.len(), 1);
+    assert_eq!(
+        found.entries[0].arguments.as_ref().unwrap()["path"],
+        "/srv/gamma-ray/notes.txt"
+    );
+}
