@@ -267,13 +267,6 @@ static COMMENT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("comment regex compiles")
 });
 
-static BASE64: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9+/]{40,}={0,2}|[A-Za-z0-9_-]{40,}={0,2}").expect("base64 regex compiles")
-});
-
-static HEX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:[0-9a-fA-F]{2}){32,}\b").expect("hex regex compiles"));
-
 /// HTML comments and long base64 or hex blobs.
 pub fn scan_structure(field: &str, s: &str, hits: &mut Vec<Hit>) {
     if s.contains("<!--") || s.contains("[//]:") {
@@ -299,14 +292,15 @@ pub fn scan_structure(field: &str, s: &str, hits: &mut Vec<Hit>) {
     if s.len() < 40 {
         return;
     }
-    for m in BASE64.find_iter(s) {
-        let blob = m.as_str();
+    for (start, end) in runs(s, is_base64_byte, 40) {
+        let end = end + s[end..].bytes().take(2).take_while(|&b| b == b'=').count();
+        let blob = &s[start..end];
         let has = |f: fn(&u8) -> bool| blob.as_bytes().iter().any(f);
         if !(has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit))
         {
             continue; // words, identifiers, hex
         }
-        if is_url_part(s, m.start()) {
+        if is_url_part(s, start) {
             continue;
         }
         match decode_base64(blob).and_then(|b| printable(&b)) {
@@ -317,9 +311,9 @@ pub fn scan_structure(field: &str, s: &str, hits: &mut Vec<Hit>) {
                     format!("base64 text: \"{}\"", shorten(&text)),
                     field,
                     s,
-                    (m.start(), m.end()),
+                    (start, end),
                 ));
-                scan_hidden_text(field, s, (m.start(), m.end()), &text, hits);
+                scan_hidden_text(field, s, (start, end), &text, hits);
             }
             None => hits.push(Hit::new(
                 EncodedBlob,
@@ -327,14 +321,21 @@ pub fn scan_structure(field: &str, s: &str, hits: &mut Vec<Hit>) {
                 "a long base64 blob",
                 field,
                 s,
-                (m.start(), m.end()),
+                (start, end),
             )),
         }
     }
-    for m in HEX.find_iter(s) {
-        let bytes: Option<Vec<u8>> = (0..m.len())
+    for (start, end) in runs(s, |b| b.is_ascii_hexdigit(), 64) {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let bounded = (start == 0 || !word(s.as_bytes()[start - 1]))
+            && s.as_bytes().get(end).is_none_or(|&b| !word(b));
+        if !bounded || (end - start) % 2 != 0 {
+            continue;
+        }
+        let hex = &s[start..end];
+        let bytes: Option<Vec<u8>> = (0..hex.len())
             .step_by(2)
-            .map(|k| u8::from_str_radix(&m.as_str()[k..k + 2], 16).ok())
+            .map(|k| u8::from_str_radix(&hex[k..k + 2], 16).ok())
             .collect();
         if let Some(text) = bytes.and_then(|b| printable(&b)) {
             hits.push(Hit::new(
@@ -343,11 +344,37 @@ pub fn scan_structure(field: &str, s: &str, hits: &mut Vec<Hit>) {
                 format!("hex-encoded text: \"{}\"", shorten(&text)),
                 field,
                 s,
-                (m.start(), m.end()),
+                (start, end),
             ));
-            scan_hidden_text(field, s, (m.start(), m.end()), &text, hits);
+            scan_hidden_text(field, s, (start, end), &text, hits);
         }
     }
+}
+
+/// The maximal runs of bytes satisfying `f` that are at least `min` long.
+fn runs(s: &str, f: fn(u8) -> bool, min: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if !f(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && f(bytes[i]) {
+                i += 1;
+            }
+            if i - start >= min {
+                return Some((start, i));
+            }
+        }
+        None
+    })
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-')
 }
 
 /// Whether the match at `start` sits inside a URL (a path segment, a query).

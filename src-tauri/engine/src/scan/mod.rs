@@ -227,7 +227,8 @@ pub fn scan_tools(list: &Value) -> Vec<ToolScan> {
         .filter_map(|tool| {
             let name = tool.get("name")?.as_str()?;
             let findings = scan_tool_among(tool, &names);
-            let definition = ToolDefinition::from_json(tool)?;
+            // Read in place: `ToolDefinition::from_json` would copy the tool.
+            let definition = ToolDefinition::deserialize(tool).ok()?;
             let risk = assess(&definition, summary(&findings)).tier;
             Some(ToolScan {
                 name: name.to_string(),

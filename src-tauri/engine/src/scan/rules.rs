@@ -2,13 +2,15 @@
 //! sentence around a match decides whether it counts.
 //!
 //! Patterns are matched on [`Folded`] text (lowercase, look-alikes folded,
-//! whitespace collapsed). One [`RegexSet`] pass tells which patterns occur;
-//! only those run again for positions. Each pattern has a [`Kind`] that
+//! whitespace collapsed). One Aho-Corasick pass over the prefixes of all
+//! patterns tells which can match; only those run. Each pattern has a [`Kind`] that
 //! says how its context is weighed (see [`super`] for the overview).
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::ScanSeverity::High;
 use super::normalize::Folded;
@@ -64,24 +66,128 @@ impl Hit {
     }
 }
 
+/// The patterns, compiled once, with a gate: every match of a pattern starts
+/// with one of its prefix literals, so one Aho-Corasick pass over a string
+/// tells which patterns can match at all. Patterns whose prefixes are not a
+/// small finite set always run.
 struct Compiled {
-    set: RegexSet,
     each: Vec<Regex>,
+    gate: AhoCorasick,
+    /// The pattern each gate literal belongs to.
+    gate_of: Vec<usize>,
+    /// Patterns that run on every string.
+    always: Vec<usize>,
 }
 
-static COMPILED: LazyLock<Compiled> = LazyLock::new(|| Compiled {
-    set: RegexSet::new(PATTERNS.iter().map(|p| p.regex)).expect("scanner patterns compile"),
-    each: PATTERNS
-        .iter()
-        .map(|p| Regex::new(p.regex).expect("scanner pattern compiles"))
-        .collect(),
+static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
+    let ascii: Vec<String> = PATTERNS.iter().map(|p| ascii_classes(p.regex)).collect();
+    let mut literals: Vec<Vec<u8>> = Vec::new();
+    let mut gate_of = Vec::new();
+    let mut always = Vec::new();
+    for (i, pattern) in ascii.iter().enumerate() {
+        match prefixes(pattern) {
+            Some(set) => {
+                for literal in set {
+                    literals.push(literal);
+                    gate_of.push(i);
+                }
+            }
+            None => always.push(i),
+        }
+    }
+    Compiled {
+        each: ascii
+            .iter()
+            .map(|r| Regex::new(r).expect("scanner pattern compiles"))
+            .collect(),
+        gate: AhoCorasick::new(&literals).expect("gate compiles"),
+        gate_of,
+        always,
+    }
 });
+
+/// The gate literals of pattern `i` (`None`: it always runs).
+#[cfg(test)]
+pub fn prefixes_of(i: usize) -> Option<Vec<Vec<u8>>> {
+    prefixes(&ascii_classes(PATTERNS[i].regex))
+}
+
+/// The literals every match of `pattern` starts with, if they are a finite
+/// set of non-empty strings.
+fn prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix).limit_total(400);
+    let seq = extractor.extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+/// Rewrites `\b`, `\w`, `\s`, `\S` and `\d` to their ASCII forms. The
+/// patterns are English and run on folded text, whose only whitespace is a
+/// space or a newline; Unicode classes would only make the automata large
+/// and keep the fast DFA from running on non-ASCII text.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 32);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let replacement = match (next, in_class) {
+                    ('b', false) => "(?-u:\\b)",
+                    ('w', false) => "[0-9A-Za-z_]",
+                    ('s', false) => "[\\t\\n\\r ]",
+                    ('S', false) => "[^\\t\\n\\r ]",
+                    ('d', false) => "[0-9]",
+                    ('w', true) => "0-9A-Za-z_",
+                    ('s', true) => "\\t\\n\\r ",
+                    ('d', true) => "0-9",
+                    _ => {
+                        out.push(c);
+                        out.push(next);
+                        continue;
+                    }
+                };
+                out.push_str(replacement);
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A `]` or `^]` right after the opening bracket is literal.
+                if let Some(next) = chars.clone().next()
+                    && next == '^'
+                {
+                    out.push(chars.next().expect("peeked"));
+                }
+                if let Some(next) = chars.clone().next()
+                    && next == ']'
+                {
+                    out.push(chars.next().expect("peeked"));
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// The context regexes, compiled once.
 static CONTEXT_RE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     CONTEXT
         .iter()
-        .map(|r| Regex::new(r).expect("context pattern compiles"))
+        .map(|r| Regex::new(&ascii_classes(r)).expect("context pattern compiles"))
         .collect()
 });
 
@@ -180,9 +286,20 @@ fn scan_folded(field: &str, original: &str, folded: &Folded, hits: &mut Vec<Hit>
         return;
     }
     let compiled = &*COMPILED;
-    for idx in compiled.set.matches(text).iter() {
-        let pattern = &PATTERNS[idx];
-        for caps in compiled.each[idx].captures_iter(text) {
+    let mut run = vec![false; PATTERNS.len()];
+    for &i in &compiled.always {
+        run[i] = true;
+    }
+    for m in compiled.gate.find_overlapping_iter(text) {
+        run[compiled.gate_of[m.pattern().as_usize()]] = true;
+    }
+    for ((pattern, regex), _) in PATTERNS
+        .iter()
+        .zip(&compiled.each)
+        .zip(&run)
+        .filter(|(_, run)| **run)
+    {
+        for caps in regex.captures_iter(text) {
             // A pattern may mark the offending part with an `at` group.
             let m = caps.name("at").or_else(|| caps.get(0)).expect("group 0");
             let (ms, me) = trim_match(text, m.start(), m.end());

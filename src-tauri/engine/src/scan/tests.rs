@@ -429,3 +429,42 @@ fn table() {
         }
     }
 }
+
+/// Nearly every pattern has a finite set of prefixes, so strings without
+/// any of them skip it (the scanner's speed depends on it).
+#[test]
+fn nearly_every_pattern_is_gated_by_its_prefixes() {
+    let ungated: Vec<&str> = super::patterns::PATTERNS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| super::rules::prefixes_of(*i).is_none())
+        .map(|(_, p)| p.message)
+        .collect();
+    assert!(ungated.len() <= 2, "{ungated:?}");
+}
+
+/// The CPU time of one scan of the bench's 100-tool list, measured on this
+/// thread's CPU clock so a busy machine does not inflate it:
+/// `cargo test --release -p gatehouse-engine --lib scan::tests::cpu_time -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints a measurement for docs/BENCHMARKS.md"]
+#[cfg(unix)]
+fn cpu_time() {
+    fn thread_cpu() -> std::time::Duration {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid timespec for the call to fill.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+    let mut tools = fixture("poisoned.json")["tools"].as_array().unwrap().clone();
+    let benign = fixture("benign.json");
+    tools.extend(benign["tools"].as_array().unwrap().iter().take(50).cloned());
+    let list = json!({ "tools": tools });
+    scan_tools(&list);
+    let runs = 200;
+    let start = thread_cpu();
+    for _ in 0..runs {
+        std::hint::black_box(scan_tools(std::hint::black_box(&list)));
+    }
+    println!("100-tool list: {:?} CPU per scan", (thread_cpu() - start) / runs);
+}
