@@ -114,7 +114,9 @@ fn record(
         }),
         result_hash: None,
         latency_us: 100 + rng.below(5000) as i64,
-        seq: None,
+        // Numbered within the session, as a proxy's spool numbers them (and
+        // so counted in the `(session, seq)` index, as real records are).
+        seq: Some((i % 5000) as i64 + 1),
     }
 }
 
