@@ -64,6 +64,8 @@ macro_rules! ipc_commands {
             /// Sets a rule's setting: quiet hours (`HH:MM-HH:MM` or `off`) or the
             /// denial burst (`COUNT/SECONDS`); null restores the default.
             alerts_configure(rule: $crate::alerts::AlertRule, setting: Option<String>) -> ();
+            /// The poisoning scanner's findings on each tool the server listed last.
+            scan_server(server: String) -> Vec<$crate::scan::ToolScan>;
             /// A server's pins: each tool's (and the instructions') state, with the
             /// approved and the offered definition of what awaits review.
             pins_show(server: String) -> $crate::pins::ServerPins;

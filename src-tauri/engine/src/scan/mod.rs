@@ -41,6 +41,7 @@ mod server;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,9 @@ pub struct ToolScan {
     pub risk: RiskTier,
     /// What the scanner found, worst first.
     pub findings: Vec<Finding>,
+    /// The text of each field a finding points into, by JSON pointer, so a
+    /// span can be shown inside its field.
+    pub fields: BTreeMap<String, String>,
 }
 
 /// The findings of a set as the risk assessment takes them.
@@ -230,10 +234,23 @@ pub fn scan_tools(list: &Value) -> Vec<ToolScan> {
             // Read in place: `ToolDefinition::from_json` would copy the tool.
             let definition = ToolDefinition::deserialize(tool).ok()?;
             let risk = assess(&definition, summary(&findings)).tier;
+            let fields = findings
+                .iter()
+                .filter_map(|f| {
+                    let field = &f.span.field;
+                    let text = match tool.pointer(field) {
+                        Some(Value::String(s)) => s.as_str(),
+                        // A property name: the pointer's last segment.
+                        _ => field.rsplit('/').next()?,
+                    };
+                    Some((field.clone(), text.to_string()))
+                })
+                .collect();
             Some(ToolScan {
                 name: name.to_string(),
                 risk,
                 findings,
+                fields,
             })
         })
         .collect()

@@ -17,4 +17,9 @@ risk: RiskTier,
 /**
  * What the scanner found, worst first.
  */
-findings: Array<ScanFinding>, };
+findings: Array<ScanFinding>, 
+/**
+ * The text of each field a finding points into, by JSON pointer, so a
+ * span can be shown inside its field.
+ */
+fields: { [key in string]: string }, };

@@ -31,6 +31,7 @@ import type { ServerPins } from "./ServerPins";
 import type { ServerPolicy } from "./ServerPolicy";
 import type { Settings } from "./Settings";
 import type { Timeline } from "./Timeline";
+import type { ToolScan } from "./ToolScan";
 import type { Topic } from "./Topic";
 
 /** Every command the UI may invoke: its arguments and its result. */
@@ -87,6 +88,8 @@ export type Commands = {
   alerts_rules: { args: Record<string, never>; result: Array<AlertRuleInfo> };
   /** Sets a rule's setting: quiet hours (`HH:MM-HH:MM` or `off`) or the denial burst (`COUNT/SECONDS`); null restores the default. */
   alerts_configure: { args: { rule: AlertRule; setting: string | null }; result: null };
+  /** The poisoning scanner's findings on each tool the server listed last. */
+  scan_server: { args: { server: string }; result: Array<ToolScan> };
   /** A server's pins: each tool's (and the instructions') state, with the approved and the offered definition of what awaits review. */
   pins_show: { args: { server: string }; result: ServerPins };
   /** Approves (re-pins) what awaits review: a tool, or the instructions. */
