@@ -37,22 +37,9 @@ fn fixture() -> Fixture {
 
 fn call(session: &str, tool: &str, arguments: &str) -> AuditRecord {
     AuditRecord {
-        time: 0,
-        session: session.into(),
         client: Some("claude".into()),
-        server: "files".into(),
-        method: Some("tools/call".into()),
-        tool: Some(tool.into()),
         arguments: Some(arguments.into()),
-        decision: AuditDecision::Allowed,
-        reason: None,
-        result_size: Some(10),
-        is_error: Some(false),
-        rpc_error: None,
-        result: None,
-        result_hash: None,
-        latency_us: 5,
-        seq: None,
+        ..AuditRecord::call(session, "files", tool)
     }
 }
 

@@ -342,23 +342,10 @@ mod tests {
     fn record(session: &str, tool: &str) -> AuditRecord {
         AuditRecord {
             time: 1_000,
-            session: Arc::from(session),
-            client: Some(Arc::from("test-client")),
-            server: Arc::from("fs"),
-            method: Some("tools/call".into()),
-            tool: Some(tool.into()),
             arguments: Some(format!(
                 r#"{{"note":"uses {CANARY}","password":"hunter2"}}"#
             )),
-            decision: AuditDecision::Allowed,
-            reason: None,
-            result_size: Some(10),
-            is_error: Some(false),
-            rpc_error: None,
-            result: None,
-            result_hash: None,
-            latency_us: 5,
-            seq: None,
+            ..AuditRecord::call(session, "fs", tool)
         }
     }
 

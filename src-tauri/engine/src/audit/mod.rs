@@ -112,3 +112,30 @@ pub struct AuditRecord {
     /// spool ([`AuditLog`]); `None` for records written without one.
     pub seq: Option<i64>,
 }
+
+#[cfg(test)]
+impl AuditRecord {
+    /// A test's allowed `tools/call` of `tool` on `server` in `session`,
+    /// at time 0, with no arguments or result: tests set what they need
+    /// with struct update syntax.
+    pub(crate) fn call(session: &str, server: &str, tool: &str) -> Self {
+        AuditRecord {
+            time: 0,
+            session: session.into(),
+            client: Some("test-client".into()),
+            server: server.into(),
+            method: Some("tools/call".into()),
+            tool: Some(tool.into()),
+            arguments: None,
+            decision: AuditDecision::Allowed,
+            reason: None,
+            result_size: Some(10),
+            is_error: Some(false),
+            rpc_error: None,
+            result: None,
+            result_hash: None,
+            latency_us: 5,
+            seq: None,
+        }
+    }
+}

@@ -12,21 +12,10 @@ const DAY: i64 = 86_400 * 1_000_000;
 fn record(session: &str, seq: i64, time: i64) -> AuditRecord {
     AuditRecord {
         time,
-        session: session.into(),
         client: Some("claude".into()),
-        server: "files".into(),
-        method: Some("tools/call".into()),
-        tool: Some(format!("tool{seq}")),
         arguments: Some(format!(r#"{{"path":"/tmp/{seq}"}}"#)),
-        decision: AuditDecision::Allowed,
-        reason: None,
-        result_size: Some(10),
-        is_error: Some(false),
-        rpc_error: None,
-        result: None,
-        result_hash: None,
-        latency_us: 5,
         seq: Some(seq),
+        ..AuditRecord::call(session, "files", &format!("tool{seq}"))
     }
 }
 

@@ -12,21 +12,12 @@ const T0: i64 = 1_763_719_200_000_000;
 fn record(server: &str, tool: &str, decision: AuditDecision, time: i64) -> AuditRecord {
     AuditRecord {
         time,
-        session: Arc::from("s1"),
-        client: Some(Arc::from("test-client")),
-        server: Arc::from(server),
-        method: Some("tools/call".into()),
-        tool: Some(tool.into()),
         arguments: Some(format!(r#"{{"path":"/tmp/{tool}"}}"#)),
         decision,
         reason: (decision == AuditDecision::Denied).then(|| "tool is switched off".into()),
         result_size: Some(42),
-        is_error: Some(false),
-        rpc_error: None,
-        result: None,
-        result_hash: None,
         latency_us: 17,
-        seq: None,
+        ..AuditRecord::call("s1", server, tool)
     }
 }
 

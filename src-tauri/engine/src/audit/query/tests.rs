@@ -9,21 +9,11 @@ use crate::audit::{AuditRecord, AuditWriter};
 fn record(server: &str, tool: &str, decision: AuditDecision, time: i64) -> AuditRecord {
     AuditRecord {
         time,
-        session: Arc::from("s1"),
-        client: Some(Arc::from("test-client")),
-        server: Arc::from(server),
-        method: Some("tools/call".into()),
-        tool: Some(tool.into()),
         arguments: Some(r#"{"path":"/tmp/x"}"#.into()),
         decision,
-        reason: None,
         result_size: Some(42),
-        is_error: Some(false),
-        rpc_error: None,
-        result: None,
-        result_hash: None,
         latency_us: 17,
-        seq: None,
+        ..AuditRecord::call("s1", server, tool)
     }
 }
 
