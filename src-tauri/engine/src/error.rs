@@ -68,6 +68,12 @@ pub enum Error {
     #[error("OS keychain: {0}")]
     Keychain(String),
 
+    /// The MCP Registry or a package registry could not be reached, answered
+    /// with an error, or sent something Gatehouse cannot read; the message
+    /// names the URL.
+    #[error("{0}")]
+    Registry(String),
+
     /// A secret a server needs is not in the keychain.
     #[error(
         "secret {key} of server '{server}' is not in the OS keychain; set it with `gatehouse secret set {server} {key}`"
@@ -95,6 +101,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Keychain(_) => "keychain",
             Error::SecretMissing { .. } => "secret_missing",
+            Error::Registry(_) => "registry",
         }
     }
 

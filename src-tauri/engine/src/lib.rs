@@ -19,6 +19,7 @@ mod paths;
 pub mod pins;
 pub mod policy;
 pub mod proxy;
+pub mod registry;
 pub mod scan;
 mod secrets;
 mod servers;

@@ -1,0 +1,82 @@
+//! The official MCP Registry: search, versions, and the vetting report
+//! shown before anything is installed.
+//!
+//! - `model.rs`: `server.json` and the registry's answers (v0.1 API);
+//! - `client.rs`: [`RegistryClient`] (reqwest, rustls), [`RegistryConfig`]
+//!   (settings `registry.url`, `registry.npm_url`, `registry.pypi_url`,
+//!   `registry.oci_url`, each overridden by `GATEHOUSE_*_URL`);
+//! - `vet.rs`: [`VettingReport`]: namespace, per-package ownership, exact
+//!   version, checksum (a [`crate::install::PackageSpec`] for the
+//!   installer), environment, transport, repository, the publisher's other
+//!   servers, status.
+//!
+//! The registry and package registries are asked over the network only
+//! when a person searches or vets; every failure is an error naming the
+//! URL, never a silent fallback.
+
+mod client;
+mod model;
+pub mod testing;
+mod vet;
+
+#[cfg(test)]
+mod tests;
+
+pub use client::{
+    DEFAULT_NPM_URL, DEFAULT_PYPI_URL, DEFAULT_REGISTRY_URL, NPM_URL_SETTING, OCI_URL_SETTING,
+    PYPI_URL_SETTING, REGISTRY_URL_SETTING, RegistryClient, RegistryConfig, block_on,
+};
+pub use model::{
+    Argument, KeyValueInput, Package, PackageTransport, RegistryEntry, Remote, Repository,
+    ServerJson, ServerPage, Status,
+};
+pub use vet::{
+    NamespaceKind, NamespaceReport, OCI_NAME_LABEL, PackageReport, VetCheck, VetOutcome,
+    VettingReport, exact_version, namespace_of, oci_reference, vet,
+};
+
+use crate::{Engine, Result};
+
+/// A page of search results, at most this many entries.
+pub const SEARCH_PAGE: u32 = 30;
+
+/// Splits `NAME@VERSION` (the version optional: `latest` then). A server
+/// name never holds `@`.
+pub fn split_name_version(spec: &str) -> (&str, Option<&str>) {
+    match spec.rsplit_once('@') {
+        Some((name, version)) if !name.is_empty() && !version.is_empty() => (name, Some(version)),
+        _ => (spec, None),
+    }
+}
+
+impl Engine {
+    /// A client configured from this engine's settings and the environment.
+    pub fn registry_client(&self) -> Result<RegistryClient> {
+        let cfg = RegistryConfig::load(&self.store())?;
+        RegistryClient::new(cfg)
+    }
+
+    /// One page of the registry's servers matching `query` (latest versions),
+    /// from `cursor`.
+    pub fn registry_search(&self, query: String, cursor: Option<String>) -> Result<ServerPage> {
+        let client = self.registry_client()?;
+        block_on(client.search(&query, cursor.as_deref(), Some(SEARCH_PAGE), Some("latest")))?
+    }
+
+    /// Every published version of a server, with its status.
+    pub fn registry_versions(&self, name: String) -> Result<Vec<RegistryEntry>> {
+        let client = self.registry_client()?;
+        block_on(client.versions(&name))?
+    }
+
+    /// The vetting report of one version of a server (`latest` when `None`).
+    pub fn registry_vet(&self, name: String, version: Option<String>) -> Result<VettingReport> {
+        let client = self.registry_client()?;
+        block_on(async {
+            let entry = client
+                .version(&name, version.as_deref().unwrap_or("latest"))
+                .await?;
+            Ok(vet(&client, &entry).await)
+        })?
+    }
+}
