@@ -143,6 +143,12 @@ pub enum ServerCommand {
         /// The registered server.
         name: String,
     },
+    /// Re-hash a server's installed package and compare it with its pin
+    /// (what every launch does); exit 1 naming the first changed file.
+    Verify {
+        /// The registered server.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod audit_chain;
 mod clients;
 mod clients_connect;
 mod clients_projects;
+mod install;
 mod keychain;
 mod pins;
 mod scan;

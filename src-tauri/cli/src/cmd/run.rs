@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use gatehouse_engine::approvals;
 use gatehouse_engine::audit::{self, AuditLog, AuditWriter, redact::Redactor};
 use gatehouse_engine::proxy::{self, Proxy, ProxyConfig, Upstream};
 use gatehouse_engine::{DataDir, Keychain, Store};
+use gatehouse_engine::{approvals, install};
 use tokio::sync::Notify;
 
 pub fn run(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
@@ -80,9 +80,10 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
     let policy = Arc::new(ArcSwap::from_pointee(
         store.policy_snapshot(name).map_err(|e| e.to_string()),
     ));
-    let launched = store
-        .server(name)
-        .and_then(|server| proxy::launch(&dir, &server, &Keychain));
+    // An installed package is re-hashed before it starts; one whose files
+    // changed is refused, and the refusal is audited below.
+    let launched = proxy::launch_verified(&dir, &store, name, &Keychain);
+    let mut mismatch = None;
 
     let (upstream, child, secrets) = match launched {
         Ok(l) => (
@@ -96,6 +97,9 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
         Err(e) => {
             let reason = format!("Gatehouse could not start the server '{name}': {e}");
             eprintln!("gatehouse: {reason}");
+            if let proxy::LaunchError::ChecksumMismatch(why) = e {
+                mismatch = Some(why);
+            }
             (Err(reason), None, Vec::new())
         }
     };
@@ -109,6 +113,12 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
             AuditLog::unavailable(format!("cannot create its audit spool: {e}"))
         }
     };
+    if let Some(why) = mismatch {
+        let record = install::mismatch_record(session.clone(), name.into(), why);
+        if let Err(e) = audit.record(record) {
+            eprintln!("gatehouse: could not audit the refused launch: {e}");
+        }
+    }
     // Closed only now: the last connection to close checkpoints and removes
     // the WAL, which the writer would then recreate (four fsyncs before the
     // first answer).

@@ -1,10 +1,11 @@
-//! `gatehouse server add|list|remove`.
+//! `gatehouse server add|list|remove|verify`.
 
 use std::collections::BTreeMap;
 
 use clap::CommandFactory;
 use clap::error::ErrorKind;
-use gatehouse_engine::{NewServer, Server, Transport};
+use gatehouse_engine::install::LaunchCheck;
+use gatehouse_engine::{Engine, NewServer, Server, Transport};
 
 use crate::cli::{Cli, ServerAddArgs, ServerCommand};
 use crate::output;
@@ -55,6 +56,7 @@ pub fn run(cmd: ServerCommand, json: bool) -> anyhow::Result<()> {
                 println!("removed {name}");
             }
         }
+        ServerCommand::Verify { name } => verify(&engine, &name, json)?,
     }
     Ok(())
 }
@@ -103,4 +105,41 @@ fn target(server: &Server) -> String {
             .join(" "),
         Transport::Http { url, .. } => url.clone(),
     }
+}
+
+/// `server verify NAME`: the launch's check, reported. Exit 1 on a mismatch.
+fn verify(engine: &Engine, name: &str, json: bool) -> anyhow::Result<()> {
+    let store = engine.store();
+    store.server(name)?;
+    let check = store.package_check(name)?;
+    drop(store);
+    let (pin, problem) = match &check {
+        LaunchCheck::NoPackage => (None, None),
+        LaunchCheck::Verified(pin) => (Some(pin), None),
+        LaunchCheck::Mismatch { pin, reason } => (Some(pin), Some(reason.as_str())),
+    };
+    if json {
+        output::json(&serde_json::json!({
+            "server": name,
+            "package": pin.map(|p| p.key()),
+            "path": pin.map(|p| p.path.display().to_string()),
+            "tree_hash": pin.map(|p| p.tree_hash.as_str()),
+            "verified": pin.is_some() && problem.is_none(),
+            "problem": problem,
+        }))?;
+    } else {
+        match (pin, problem) {
+            (None, _) => println!("{name} runs no installed package; nothing to verify"),
+            (Some(pin), None) => println!(
+                "{name}: {} verified (tree sha256 {})",
+                pin.key(),
+                pin.tree_hash
+            ),
+            (Some(_), Some(reason)) => eprintln!("gatehouse: {name}: {reason}"),
+        }
+    }
+    if problem.is_some() {
+        std::process::exit(1);
+    }
+    Ok(())
 }

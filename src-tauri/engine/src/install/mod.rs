@@ -4,9 +4,22 @@
 //!
 //! [`PackageSpec`] is what the registry client's vetting report hands to the
 //! installer: one exact version of one package and its pinned checksum.
+//!
+//! The installed tree is pinned by its hash ([`tree`]): the store's `pins`
+//! row of kind `package` links a server to its install ([`PackagePin`]),
+//! and every launch first re-hashes the tree and refuses to start a server
+//! whose files differ ([`Store::package_check`](crate::Store::package_check)),
+//! naming the first changed, added or removed file.
+
+mod pin;
+#[cfg(test)]
+mod tests;
+pub mod tree;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+pub use pin::{LaunchCheck, PackagePin, mismatch_record, pin_key, verify};
 
 /// Where a package comes from, as the MCP Registry's `registryType` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -21,6 +34,18 @@ pub enum PackageKind {
     Oci,
     /// An MCP bundle (`.mcpb`, a zip with a `manifest.json`).
     Mcpb,
+}
+
+impl PackageKind {
+    /// The kind's name, as in the registry's `registryType` and pin keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageKind::Npm => "npm",
+            PackageKind::Pypi => "pypi",
+            PackageKind::Oci => "oci",
+            PackageKind::Mcpb => "mcpb",
+        }
+    }
 }
 
 /// The checksum a package is pinned to. Nothing runs unless the downloaded

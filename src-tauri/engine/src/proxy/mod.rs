@@ -40,7 +40,7 @@ pub use message::{
     scan_id,
 };
 pub use relay::Upstream;
-pub use upstream::{Launch, launch, log_path};
+pub use upstream::{Launch, LaunchError, launch, launch_verified, log_path};
 pub use watch::spawn_policy_watcher;
 
 use crate::PolicySnapshot;

@@ -30,8 +30,54 @@ pub fn log_path(dir: &DataDir, server: &str) -> PathBuf {
     dir.logs().join(format!("{server}.log"))
 }
 
+/// Why a server was not started.
+#[derive(Debug)]
+pub enum LaunchError {
+    /// Its installed package no longer matches its pin: the reason names
+    /// the first changed, added or removed file. Deserves an audit record
+    /// ([`crate::install::mismatch_record`]).
+    ChecksumMismatch(String),
+    /// Anything else: unknown server, missing secret, a command that does
+    /// not start, a pin that cannot be read.
+    Failed(Error),
+}
+
+impl std::fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LaunchError::ChecksumMismatch(reason) => f.write_str(reason),
+            LaunchError::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<Error> for LaunchError {
+    fn from(e: Error) -> Self {
+        LaunchError::Failed(e)
+    }
+}
+
+/// Starts the registered server `name` the way every launch must: when it
+/// runs an installed package, the package's tree is re-hashed first and a
+/// tree that differs from its pin is refused
+/// ([`Store::package_check`](crate::Store::package_check)); then
+/// [`launch`].
+pub fn launch_verified(
+    dir: &DataDir,
+    store: &crate::Store,
+    name: &str,
+    secrets: &dyn SecretStore,
+) -> std::result::Result<Launch, LaunchError> {
+    let server = store.server(name)?;
+    if let crate::install::LaunchCheck::Mismatch { reason, .. } = store.package_check(name)? {
+        return Err(LaunchError::ChecksumMismatch(reason));
+    }
+    Ok(launch(dir, &server, secrets)?)
+}
+
 /// Starts `server`, injecting its secrets from `secrets`. Fails closed: a
-/// secret that cannot be read stops the launch.
+/// secret that cannot be read stops the launch. Does not check an
+/// installed package: use [`launch_verified`] for a registered server.
 pub fn launch(dir: &DataDir, server: &Server, secrets: &dyn SecretStore) -> Result<Launch> {
     let Transport::Stdio {
         command,
