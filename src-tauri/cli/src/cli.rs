@@ -475,10 +475,19 @@ pub struct ScanArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
-    /// Search the MCP Registry.
+    /// Search the MCP Registry (`registry.url`, or `$GATEHOUSE_REGISTRY_URL`).
     Search {
-        /// Words to look for.
+        /// Words to look for in server names.
         query: String,
+        /// Every version, not only the latest of each server.
+        #[arg(long)]
+        all_versions: bool,
+    },
+    /// The vetting report of a server version: namespace, ownership of each
+    /// package, exact version, checksum, secrets, transport, status.
+    Show {
+        /// NAME or NAME@VERSION (the latest when no version is given).
+        name: String,
     },
     /// Vet and install a server from the registry.
     Install {

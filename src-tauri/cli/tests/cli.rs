@@ -11,6 +11,7 @@ mod clients_projects;
 mod install;
 mod keychain;
 mod pins;
+mod registry;
 mod scan;
 mod servers;
 mod store;

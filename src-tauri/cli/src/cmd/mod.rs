@@ -8,6 +8,7 @@ mod audit_chain;
 mod clients;
 mod pins;
 mod policy;
+mod registry;
 mod run;
 mod scan;
 mod secret;
@@ -32,7 +33,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(cmd) => policy::run(cmd, json),
         Command::Clients(cmd) => clients::run(cmd, json),
         Command::Scan(args) => scan::run(args, json),
-        Command::Registry(_) => not_yet("registry"),
+        Command::Registry(cmd) => registry::run(cmd, json),
         Command::Audit(cmd) => audit::run(cmd, json),
         Command::Approvals(cmd) => approvals::run(cmd, json),
         Command::Alerts(cmd) => alerts::run(cmd, json),
