@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gatehouse_engine::scan::{scan_tool, scan_tools};
+use gatehouse_engine::scan::{scan_tool, scan_tool_among, scan_tools};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<Value> {
@@ -26,12 +26,22 @@ fn scan(c: &mut Criterion) {
     let mut tools = fixture("poisoned.json");
     tools.extend(fixture("benign.json").into_iter().take(100 - tools.len()));
     assert_eq!(tools.len(), 100);
-    let list = serde_json::json!({ "tools": tools });
+    let list = serde_json::json!({ "tools": tools.clone() });
     // Compile every regex outside the measurement.
     black_box(scan_tools(&list));
 
     c.bench_function("scan_tools: 100-tool tools/list", |b| {
         b.iter(|| scan_tools(black_box(&list)))
+    });
+    // The scanner alone, as pin review calls it: each tool's findings among
+    // its siblings, without the risk tier (`policy::risk::assess`).
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    c.bench_function("scan_tool_among: 100 tools, findings only", |b| {
+        b.iter(|| {
+            for tool in &tools {
+                black_box(scan_tool_among(black_box(tool), &names));
+            }
+        })
     });
     let poisoned = serde_json::json!({ "tools": fixture("poisoned.json") });
     c.bench_function("scan_tools: 50 poisoned tools", |b| {

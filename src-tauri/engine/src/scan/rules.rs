@@ -299,18 +299,30 @@ fn scan_folded(field: &str, original: &str, folded: &Folded, hits: &mut Vec<Hit>
         .zip(&run)
         .filter(|(_, run)| **run)
     {
-        for caps in regex.captures_iter(text) {
-            // A pattern may mark the offending part with an `at` group.
-            let m = caps.name("at").or_else(|| caps.get(0)).expect("group 0");
-            let (ms, me) = trim_match(text, m.start(), m.end());
+        // Most patterns have no groups: a plain search is cheaper than
+        // resolving captures.
+        let matches: Vec<(usize, usize, Option<String>)> = if regex.captures_len() == 1 {
+            regex
+                .find_iter(text)
+                .map(|m| (m.start(), m.end(), None))
+                .collect()
+        } else {
+            regex
+                .captures_iter(text)
+                .map(|caps| {
+                    // A pattern may mark the offending part with an `at` group.
+                    let m = caps.name("at").or_else(|| caps.get(0)).expect("group 0");
+                    let named = caps.name("name").or_else(|| caps.name("name2"));
+                    (m.start(), m.end(), named.map(|n| n.as_str().to_string()))
+                })
+                .collect()
+        };
+        for (start, end, named) in matches {
+            let (ms, me) = trim_match(text, start, end);
             if ms >= me {
                 continue;
             }
             let span = folded.original(ms, me);
-            let named = caps
-                .name("name")
-                .or_else(|| caps.name("name2"))
-                .map(|n| n.as_str().to_string());
             let Some((severity, weak)) = judge(
                 pattern.kind,
                 pattern.severity,
