@@ -77,6 +77,13 @@ macro_rules! ipc_commands {
             pins_reject(server: String, kind: $crate::pins::PinKind, name: String) -> ();
             /// Sets a server's pin mode (null server: the global default; null mode: the default).
             pins_set_mode(server: Option<String>, mode: Option<$crate::pins::PinMode>) -> ();
+            /// One page of the MCP Registry's servers matching `query` (latest
+            /// versions), from `cursor` (the previous page's `next_cursor`).
+            registry_search(query: String, cursor: Option<String>) -> $crate::registry::ServerPage;
+            /// Every published version of a registry server, with its status.
+            registry_versions(name: String) -> Vec<$crate::registry::RegistryEntry>;
+            /// The vetting report of one version of a registry server (null: the latest).
+            registry_vet(name: String, version: Option<String>) -> $crate::registry::VettingReport;
         }
     };
 }

@@ -26,13 +26,16 @@ import type { PinKind } from "./PinKind";
 import type { PinMode } from "./PinMode";
 import type { PolicyChange } from "./PolicyChange";
 import type { PruneReport } from "./PruneReport";
+import type { RegistryEntry } from "./RegistryEntry";
 import type { Server } from "./Server";
+import type { ServerPage } from "./ServerPage";
 import type { ServerPins } from "./ServerPins";
 import type { ServerPolicy } from "./ServerPolicy";
 import type { Settings } from "./Settings";
 import type { Timeline } from "./Timeline";
 import type { ToolScan } from "./ToolScan";
 import type { Topic } from "./Topic";
+import type { VettingReport } from "./VettingReport";
 
 /** Every command the UI may invoke: its arguments and its result. */
 export type Commands = {
@@ -100,6 +103,12 @@ export type Commands = {
   pins_reject: { args: { server: string; kind: PinKind; name: string }; result: null };
   /** Sets a server's pin mode (null server: the global default; null mode: the default). */
   pins_set_mode: { args: { server: string | null; mode: PinMode | null }; result: null };
+  /** One page of the MCP Registry's servers matching `query` (latest versions), from `cursor` (the previous page's `next_cursor`). */
+  registry_search: { args: { query: string; cursor: string | null }; result: ServerPage };
+  /** Every published version of a registry server, with its status. */
+  registry_versions: { args: { name: string }; result: Array<RegistryEntry> };
+  /** The vetting report of one version of a registry server (null: the latest). */
+  registry_vet: { args: { name: string; version: string | null }; result: VettingReport };
   /** Asks where to save, then writes every record the filter matches as JSONL or CSV. Null if the person cancelled. */
   audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };
 };
