@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::*;
 use crate::DataDir;
 use crate::audit::writer::insert_all;
-use crate::audit::{AuditDecision, AuditRecord, AuditWriter};
+use crate::audit::{AuditRecord, AuditWriter};
 
 const DAY: i64 = 86_400 * 1_000_000;
 

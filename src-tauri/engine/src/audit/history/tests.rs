@@ -1,6 +1,5 @@
 //! Tests of `audit::history`: the timeline, the summary and one record.
 
-use std::sync::Arc;
 
 use super::*;
 use crate::DataDir;
