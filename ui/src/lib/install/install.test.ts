@@ -1,0 +1,96 @@
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import type { VettingReport } from "../bindings/VettingReport";
+import { tauriBackend } from "../ipc";
+import { entry, report } from "./fixtures";
+import { InstallStore } from "./install.svelte";
+
+afterEach(() => clearMocks());
+
+describe("InstallStore", () => {
+  it("follows the search cursor and lists a server once", async () => {
+    const calls: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd !== "registry_search") return null;
+      calls.push(args);
+      const a = args as { cursor: string | null };
+      return a.cursor === null
+        ? { servers: [entry("a/one"), entry("a/two")], nextCursor: "c1" }
+        : { servers: [entry("a/two"), entry("a/three")], nextCursor: null };
+    });
+    const store = new InstallStore(tauriBackend);
+    await store.search("a");
+    expect(store.results.map((e) => e.server.name)).toEqual(["a/one", "a/two"]);
+    expect(store.nextCursor).toBe("c1");
+    await store.loadMore();
+    expect(store.results.map((e) => e.server.name)).toEqual(["a/one", "a/two", "a/three"]);
+    expect(store.nextCursor).toBeNull();
+    expect(calls).toEqual([
+      { query: "a", cursor: null },
+      { query: "a", cursor: "c1" },
+    ]);
+  });
+
+  it("vets the latest version and asks for the required secret", async () => {
+    const vetted: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "registry_versions")
+        return [
+          entry("io.github.acme/weather", "1.1.0", { isLatest: false, status: "deprecated" }),
+          entry("io.github.acme/weather", "1.2.0"),
+        ];
+      if (cmd === "registry_vet") {
+        vetted.push(args);
+        return report();
+      }
+      return null;
+    });
+    const store = new InstallStore(tauriBackend);
+    await store.choose("io.github.acme/weather");
+    expect(vetted).toEqual([{ name: "io.github.acme/weather", version: "1.2.0" }]);
+    expect(store.version).toBe("1.2.0");
+    expect(store.envInputs.map((e) => e.input.name)).toEqual(["WEATHER_KEY", "UNITS"]);
+    expect(store.values).toEqual({ WEATHER_KEY: "", UNITS: "metric" });
+    expect(store.missing).toEqual(["WEATHER_KEY"]);
+    expect(store.blocker).toBe("Fill in WEATHER_KEY.");
+    store.values.WEATHER_KEY = "s3cret";
+    expect(store.blocker).toBeNull();
+  });
+
+  it("needs confirmation of an ownership mismatch and refuses a deprecated version", async () => {
+    let which: "ok" | "mismatch" = "mismatch";
+    let status: VettingReport["status"] = "active";
+    mockIPC((cmd) => {
+      if (cmd === "registry_versions") return [entry("io.github.acme/weather", "1.2.0")];
+      if (cmd === "registry_vet") return report({ status }, which);
+      return null;
+    });
+    const store = new InstallStore(tauriBackend);
+    await store.choose("io.github.acme/weather");
+    store.values.WEATHER_KEY = "s3cret";
+    expect(store.ownershipProblem).toBe(true);
+    expect(store.blocker).toMatch(/ownership did not check out/);
+    store.confirmMismatch = true;
+    expect(store.blocker).toBeNull();
+
+    which = "ok";
+    status = "deprecated";
+    await store.vet("1.2.0");
+    expect(store.confirmMismatch).toBe(false);
+    expect(store.blocker).toBe("This version is deprecated.");
+  });
+
+  it("shows the engine's error and keeps no stale report", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "registry_versions") return [entry("x/y")];
+      if (cmd === "registry_vet")
+        throw { code: "registry", message: "GET http://127.0.0.1:1/v0.1/servers: unreachable" };
+      return null;
+    });
+    const store = new InstallStore(tauriBackend);
+    await store.choose("x/y");
+    expect(store.report).toBeNull();
+    expect(store.error?.code).toBe("registry");
+    expect(store.blocker).toBe("Choose a version first.");
+  });
+});
