@@ -149,6 +149,24 @@ pub enum ServerCommand {
         /// The registered server.
         name: String,
     },
+    /// Pin a server that runs `npx`/`uvx` unpinned: install the current
+    /// (or the given) exact version into Gatehouse's cache, checked against
+    /// its registry checksum, and launch it from there from now on.
+    #[command(disable_version_flag = true)]
+    Pin {
+        /// The registered server.
+        name: String,
+        /// The version to pin (default: the registry's current one).
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Re-vet a server's installed package: download it again, check it
+    /// against its pinned checksum and replace the installed files (after a
+    /// checksum mismatch refused its launch).
+    Reinstall {
+        /// The registered server.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -199,3 +199,76 @@ fn a_link_out_of_the_tree_refuses_the_launch() {
 pub fn here() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+mod installed {
+    use gatehouse_engine::install::testing::{NPM_NAME, NpmFixture};
+
+    use super::*;
+
+    /// A server added as `npx -y gatehouse-test-hello` (unpinned), then
+    /// pinned from the local registry.
+    fn pinned_from_registry(env: &Env, fx: &NpmFixture, name: &str) -> Value {
+        env.cmd()
+            .args(["server", "add", name, "--", "npx", "-y", NPM_NAME])
+            .assert()
+            .success();
+        let out = env
+            .cmd()
+            .args(["server", "pin", name, "--json"])
+            .env("GATEHOUSE_NPM_URL", fx.server.url())
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    }
+
+    #[test]
+    fn pin_installs_the_package_and_run_launches_it_from_the_cache() {
+        let env = Env::fresh();
+        let fx = NpmFixture::start(&env.home);
+        let report = pinned_from_registry(&env, &fx, "hello");
+        assert_eq!(report["package"], format!("npm:{NPM_NAME}@1.0.0"));
+        // The server now runs node on the cached bin, never npx.
+        let servers = env.json(&["server", "list"]);
+        let server = &servers[0];
+        assert!(
+            server["command"].as_str().unwrap().ends_with("node"),
+            "{server}"
+        );
+        assert!(
+            server["args"][0]
+                .as_str()
+                .unwrap()
+                .starts_with(env.data.join("packages/npm").to_str().unwrap()),
+            "{server}"
+        );
+        assert_eq!(
+            tools_or_error(&list_tools(&env, "hello")),
+            Ok(vec!["hello".into()])
+        );
+    }
+
+    #[test]
+    fn a_reinstall_after_tampering_restores_the_launch() {
+        let env = Env::fresh();
+        let fx = NpmFixture::start(&env.home);
+        pinned_from_registry(&env, &fx, "hello");
+        let bin = env.data.join(format!(
+            "packages/npm/{NPM_NAME}@1.0.0/node_modules/{NPM_NAME}/bin/server.js"
+        ));
+        let text = std::fs::read_to_string(&bin).unwrap();
+        std::fs::write(&bin, text.replace("Says hello.", "Says hellO.")).unwrap();
+        let what = format!("node_modules/{NPM_NAME}/bin/server.js was changed");
+        assert_refused(&env, "hello", &what);
+
+        env.cmd()
+            .args(["server", "reinstall", "hello"])
+            .env("GATEHOUSE_NPM_URL", fx.server.url())
+            .assert()
+            .success();
+        assert_eq!(
+            tools_or_error(&list_tools(&env, "hello")),
+            Ok(vec!["hello".into()])
+        );
+        assert_eq!(env.json(&["server", "verify", "hello"])["verified"], true);
+    }
+}

@@ -1,10 +1,10 @@
-//! `gatehouse server add|list|remove|verify`.
+//! `gatehouse server add|list|remove|verify|pin|reinstall`.
 
 use std::collections::BTreeMap;
 
 use clap::CommandFactory;
 use clap::error::ErrorKind;
-use gatehouse_engine::install::LaunchCheck;
+use gatehouse_engine::install::{Installed, LaunchCheck};
 use gatehouse_engine::{Engine, NewServer, Server, Transport};
 
 use crate::cli::{Cli, ServerAddArgs, ServerCommand};
@@ -57,6 +57,14 @@ pub fn run(cmd: ServerCommand, json: bool) -> anyhow::Result<()> {
             }
         }
         ServerCommand::Verify { name } => verify(&engine, &name, json)?,
+        ServerCommand::Pin { name, version } => {
+            let installed = engine.package_pin_unpinned(&name, version.as_deref())?;
+            report_installed(&engine, &name, &installed, "pinned", json)?;
+        }
+        ServerCommand::Reinstall { name } => {
+            let installed = engine.package_reverify(&name)?;
+            report_installed(&engine, &name, &installed, "re-installed", json)?;
+        }
     }
     Ok(())
 }
@@ -140,6 +148,35 @@ fn verify(engine: &Engine, name: &str, json: bool) -> anyhow::Result<()> {
     }
     if problem.is_some() {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// What `server pin` and `server reinstall` did.
+fn report_installed(
+    engine: &Engine,
+    name: &str,
+    installed: &Installed,
+    done: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let pin = engine.store().package_pin(name)?;
+    let key = pin.map(|p| p.key()).unwrap_or_default();
+    if json {
+        output::json(&serde_json::json!({
+            "server": name,
+            "package": key,
+            "path": installed.path,
+            "tree_hash": installed.tree_hash,
+            "command": installed.command,
+            "args": installed.args,
+        }))?;
+    } else {
+        println!(
+            "{done} {name}: {key} in {} (tree sha256 {}); it launches from there, checked before every start",
+            installed.path.display(),
+            installed.tree_hash
+        );
     }
     Ok(())
 }

@@ -11,14 +11,26 @@
 //! whose files differ ([`Store::package_check`](crate::Store::package_check)),
 //! naming the first changed, added or removed file.
 
+mod engine;
+mod fetch;
+mod npm;
 mod pin;
+mod pypi;
+pub mod testing;
 #[cfg(test)]
 mod tests;
 pub mod tree;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::{DataDir, Error, Result};
+
+pub use engine::{RunnerPackage, resolve, runner_package};
+pub use fetch::{sha256_hex, sri_sha512};
 pub use pin::{LaunchCheck, PackagePin, mismatch_record, pin_key, verify};
 
 /// Where a package comes from, as the MCP Registry's `registryType` says.
@@ -79,4 +91,223 @@ pub struct PackageSpec {
     /// The artifact's URL where the registry names one file: the chosen
     /// PyPI file (a wheel when there is one) or the MCPB bundle.
     pub file_url: Option<String>,
+}
+
+/// Where packages are downloaded from. Configurable, so a company mirror
+/// (or a test's local server) can stand in for the public registries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sources {
+    /// The npm registry's base URL, e.g. `https://registry.npmjs.org`.
+    pub npm: String,
+    /// PyPI's base URL, e.g. `https://pypi.org` (its `/simple/` index and
+    /// JSON API are below it).
+    pub pypi: String,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Self {
+            npm: crate::registry::DEFAULT_NPM_URL.into(),
+            pypi: crate::registry::DEFAULT_PYPI_URL.into(),
+        }
+    }
+}
+
+impl From<&crate::registry::RegistryConfig> for Sources {
+    fn from(cfg: &crate::registry::RegistryConfig) -> Self {
+        Self {
+            npm: cfg.npm_url.clone(),
+            pypi: cfg.pypi_url.clone(),
+        }
+    }
+}
+
+/// What the installer is doing, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, rename = "InstallStep")]
+pub enum Step {
+    /// Fetching metadata or the artifact.
+    Downloading,
+    /// Checking a checksum.
+    Verifying,
+    /// Unpacking or installing into the build directory.
+    Installing,
+    /// Computing the tree hash.
+    Hashing,
+}
+
+/// A package installed in Gatehouse's cache, and how to start it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installed {
+    /// The install directory: `packages/<kind>/<identifier>@<version>`.
+    pub path: PathBuf,
+    /// The tree hash of everything in it (hex SHA-256): the server's pin.
+    pub tree_hash: String,
+    /// The program to launch.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables the launch needs (beyond the server's own).
+    pub env: BTreeMap<String, String>,
+}
+
+/// How a kind's installer says to start what it installed.
+struct Launch {
+    command: String,
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+}
+
+/// The install directory of `spec` in `dir`'s cache.
+pub fn cache_path(dir: &DataDir, spec: &PackageSpec) -> PathBuf {
+    dir.root()
+        .join("packages")
+        .join(spec.kind.as_str())
+        .join(format!(
+            "{}@{}",
+            spec.identifier.replace('/', "%2F").replace(':', "%3A"),
+            spec.version
+        ))
+}
+
+/// Checks that `spec` names one exact version by a name that is safe as a
+/// folder name.
+fn validate(spec: &PackageSpec) -> Result<()> {
+    let name_ok = !spec.identifier.is_empty()
+        && spec.identifier.len() <= 214
+        && spec
+            .identifier
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@/._-:".contains(c))
+        && !spec.identifier.split('/').any(|p| p == ".." || p == ".");
+    if !name_ok {
+        return Err(Error::InvalidSpec(format!(
+            "{:?} is not a package name Gatehouse installs",
+            spec.identifier
+        )));
+    }
+    let version_ok = !spec.version.is_empty()
+        && spec.version != "latest"
+        && spec
+            .version
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+        && spec
+            .version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+-_".contains(c));
+    if !version_ok {
+        return Err(Error::InvalidSpec(format!(
+            "{:?} is not an exact version; Gatehouse installs one vetted version, never a range or \"latest\"",
+            spec.version
+        )));
+    }
+    Ok(())
+}
+
+/// An artifact downloaded and checked against its pin.
+enum Downloaded {
+    Npm(npm::Verified),
+    Pypi(pypi::Verified),
+}
+
+/// Removes a directory when dropped, unless disarmed: a failed install
+/// leaves nothing behind.
+struct Cleanup(Option<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
+
+/// Downloads `spec`, verifies it against its pinned checksum before
+/// anything is written or run, and installs it into `dir`'s cache
+/// (`packages/<kind>/<identifier>@<version>/`). The install is built in a
+/// temporary directory beside it, hashed, and renamed into place (over an
+/// earlier install of the same version: a re-install); its manifest is
+/// kept beside it. Install scripts never run.
+pub fn install(
+    dir: &DataDir,
+    spec: &PackageSpec,
+    sources: &Sources,
+    mut progress: impl FnMut(Step),
+) -> Result<Installed> {
+    validate(spec)?;
+    let progress: &mut dyn FnMut(Step) = &mut progress;
+    let dest = cache_path(dir, spec);
+    let fetcher = fetch::Fetcher::new()?;
+    // Everything is downloaded and checked before the cache is touched.
+    let verified = match spec.kind {
+        PackageKind::Npm => Downloaded::Npm(npm::download(&fetcher, sources, spec, progress)?),
+        PackageKind::Pypi => Downloaded::Pypi(pypi::download(&fetcher, spec, progress)?),
+        other => {
+            return Err(Error::InvalidSpec(format!(
+                "installing {} packages is not available yet",
+                other.as_str()
+            )));
+        }
+    };
+    let parent = dest.parent().expect("the cache path has a parent");
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let build = parent.join(format!(
+        ".build-{}-{}",
+        std::process::id(),
+        crate::now_micros()
+    ));
+    std::fs::create_dir(&build).map_err(|e| Error::io(&build, e))?;
+    let mut cleanup = Cleanup(Some(build.clone()));
+    let npm_cache = dir.root().join("packages").join(".npm-cache");
+    let launch = match &verified {
+        Downloaded::Npm(v) => npm::install(v, sources, spec, &build, &dest, &npm_cache, progress)?,
+        Downloaded::Pypi(v) => pypi::install(v, sources, spec, &build, &dest, progress)?,
+    };
+
+    progress(Step::Hashing);
+    let manifest = tree::manifest(&build)?;
+    let manifest_path = tree::manifest_path(&dest);
+    let manifest_tmp = build.with_extension("manifest");
+    std::fs::write(&manifest_tmp, manifest.to_text()).map_err(|e| Error::io(&manifest_tmp, e))?;
+    // A re-install replaces the old tree: moved aside, then removed.
+    let old = parent.join(format!(
+        ".old-{}-{}",
+        std::process::id(),
+        crate::now_micros()
+    ));
+    let had_old = dest.exists();
+    if had_old {
+        std::fs::rename(&dest, &old).map_err(|e| Error::io(&dest, e))?;
+    }
+    if let Err(e) = std::fs::rename(&build, &dest) {
+        if had_old {
+            let _ = std::fs::rename(&old, &dest);
+        }
+        let _ = std::fs::remove_file(&manifest_tmp);
+        return Err(Error::io(&dest, e));
+    }
+    cleanup.0 = None;
+    std::fs::rename(&manifest_tmp, &manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(Installed {
+        path: dest,
+        tree_hash: manifest.hash(),
+        command: launch.command,
+        args: launch.args,
+        env: launch.env,
+    })
+}
+
+/// `name` found on `PATH`, as an absolute path: the launch does not depend
+/// on the client's `PATH`.
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }

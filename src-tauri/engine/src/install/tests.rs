@@ -232,3 +232,226 @@ fn a_new_pin_replaces_the_old_one() {
     );
     assert!(store.package_pin_set("nope", &newer, &path, &hash).is_err());
 }
+
+mod npm_install {
+    use std::process::{Command, Stdio};
+
+    use super::super::testing::NpmFixture;
+    use super::*;
+
+    fn data() -> (tempfile::TempDir, DataDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path().join("data")).unwrap();
+        (tmp, dir)
+    }
+
+    /// Runs the installed command with one `tools/call` and returns stdout.
+    fn call_tool(installed: &Installed) -> String {
+        let mut child = Command::new(&installed.command)
+            .args(&installed.args)
+            .envs(&installed.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"hello\"}}\n")
+            .unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn a_pinned_npm_package_installs_with_a_hashed_lockfile_and_runs_from_the_cache() {
+        let (tmp, dir) = data();
+        let fx = NpmFixture::start(tmp.path());
+        let mut steps = Vec::new();
+        let installed = install(&dir, &fx.spec(), &fx.sources(), |s| steps.push(s)).unwrap();
+
+        assert_eq!(installed.path, cache_path(&dir, &fx.spec()));
+        assert!(
+            installed
+                .path
+                .ends_with("packages/npm/gatehouse-test-hello@1.0.0")
+        );
+        assert_eq!(
+            installed.tree_hash,
+            tree::tree_hash(&installed.path).unwrap()
+        );
+        assert!(steps.contains(&Step::Downloading) && steps.contains(&Step::Hashing));
+        // Launched with node on the package's bin, from the cache.
+        assert!(installed.command.ends_with("node"), "{}", installed.command);
+        assert_eq!(
+            installed.args,
+            [installed
+                .path
+                .join("node_modules/gatehouse-test-hello/bin/server.js")
+                .display()
+                .to_string()]
+        );
+        // Every package in the lockfile carries its integrity.
+        let lock: serde_json::Value =
+            serde_json::from_slice(&fs::read(installed.path.join("package-lock.json")).unwrap())
+                .unwrap();
+        let packages = lock["packages"].as_object().unwrap();
+        assert_eq!(
+            packages["node_modules/gatehouse-test-hello"]["integrity"],
+            fx.integrity.as_str()
+        );
+        assert!(
+            packages["node_modules/gatehouse-test-dep"]["integrity"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha512-")
+        );
+        // Nothing is left besides the install and its manifest.
+        let mut left: Vec<_> = fs::read_dir(installed.path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "gatehouse-test-hello@1.0.0",
+                "gatehouse-test-hello@1.0.0.manifest"
+            ]
+        );
+        // And it runs: the dependency's greeting comes back.
+        assert!(call_tool(&installed).contains("hello from the dependency"));
+    }
+
+    #[test]
+    fn a_wrong_integrity_refuses_before_anything_is_written() {
+        let (tmp, dir) = data();
+        let fx = NpmFixture::start(tmp.path());
+        let mut spec = fx.spec();
+        spec.checksum = Checksum::Integrity(sri_sha512(b"something else"));
+        let err = install(&dir, &spec, &fx.sources(), |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+        assert!(!dir.root().join("packages").exists());
+        // Only the metadata was fetched, never the tarball.
+        assert!(
+            fx.server.requests().iter().all(|r| !r.ends_with(".tgz")),
+            "{:?}",
+            fx.server.requests()
+        );
+    }
+
+    #[test]
+    fn a_tarball_that_does_not_hash_to_the_pin_is_refused() {
+        let (tmp, dir) = data();
+        let fx = NpmFixture::start(tmp.path());
+        // The registry's metadata agrees with the pin, but serves other bytes.
+        fx.server.route(
+            "/gatehouse-test-hello/-/gatehouse-test-hello-1.0.0.tgz",
+            crate::registry::testing::Recorded::ok(b"not the vetted tarball".to_vec()),
+        );
+        let err = install(&dir, &fx.spec(), &fx.sources(), |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not hash to the vetted"), "{err}");
+        assert!(!dir.root().join("packages").exists());
+    }
+
+    #[test]
+    fn ranges_and_latest_are_not_installed() {
+        let (tmp, dir) = data();
+        for version in ["latest", "^1.0.0", ""] {
+            let mut spec = spec();
+            spec.version = version.into();
+            let err = install(&dir, &spec, &Sources::default(), |_| {}).unwrap_err();
+            assert!(err.to_string().contains("exact version"), "{err}");
+        }
+        let mut spec = spec();
+        spec.identifier = "../../etc".into();
+        assert!(install(&dir, &spec, &Sources::default(), |_| {}).is_err());
+        drop(tmp);
+    }
+
+    #[test]
+    fn a_reinstall_replaces_a_tampered_tree() {
+        let (tmp, dir) = data();
+        let fx = NpmFixture::start(tmp.path());
+        let first = install(&dir, &fx.spec(), &fx.sources(), |_| {}).unwrap();
+        let bin = first
+            .path
+            .join("node_modules/gatehouse-test-hello/bin/server.js");
+        fs::write(&bin, "process.exit(1)\n").unwrap();
+        assert_ne!(tree::tree_hash(&first.path).unwrap(), first.tree_hash);
+        let second = install(&dir, &fx.spec(), &fx.sources(), |_| {}).unwrap();
+        assert_eq!(second.tree_hash, first.tree_hash);
+        assert_eq!(tree::tree_hash(&second.path).unwrap(), first.tree_hash);
+    }
+}
+
+mod pypi_install {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    use super::super::testing::PypiFixture;
+    use super::*;
+
+    #[test]
+    fn a_pinned_wheel_installs_hash_checked_and_runs_from_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path().join("data")).unwrap();
+        let fx = PypiFixture::start(tmp.path());
+        let installed = install(&dir, &fx.spec(), &fx.sources(), |_| {}).unwrap();
+        assert!(
+            installed
+                .path
+                .ends_with("packages/pypi/gatehouse-test-py@1.0.0")
+        );
+        let req = fs::read_to_string(installed.path.join("requirements.txt")).unwrap();
+        assert_eq!(
+            req,
+            format!("gatehouse_test_py==1.0.0 --hash=sha256:{}\n", fx.sha256)
+        );
+        assert_eq!(installed.args[..3], ["-I", "-B", "-c"]);
+        let mut child = Command::new(&installed.command)
+            .args(&installed.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{}}\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains("hello from python"));
+        // Running it wrote nothing into the cache: the tree still matches.
+        assert_eq!(
+            tree::tree_hash(&installed.path).unwrap(),
+            installed.tree_hash
+        );
+    }
+
+    #[test]
+    fn a_wheel_with_another_hash_is_refused_before_anything_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::at(tmp.path().join("data")).unwrap();
+        let fx = PypiFixture::start(tmp.path());
+        let mut spec = fx.spec();
+        spec.checksum = Checksum::Sha256(sha256_hex(b"other"));
+        let err = install(&dir, &spec, &fx.sources(), |_| {}).unwrap_err();
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+        assert!(!dir.root().join("packages").exists());
+    }
+
+    #[test]
+    fn the_json_api_resolves_the_current_version_and_its_wheel() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fx = PypiFixture::start(tmp.path());
+        let spec = resolve(&fx.sources(), PackageKind::Pypi, "gatehouse-test-py", None).unwrap();
+        assert_eq!(spec, fx.spec());
+    }
+}

@@ -1,0 +1,279 @@
+//! Small packages built on the spot and served from a local
+//! registry-shaped HTTP server, for the installer's tests (the engine's and
+//! the CLI's): no public registry is contacted.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::json;
+
+use super::{Checksum, PackageKind, PackageSpec, Sources, sri_sha512};
+use crate::registry::testing::{FixtureServer, Recorded};
+
+/// A tiny stdio MCP server in plain Node. It answers `initialize`,
+/// `tools/list` (one tool, `hello`) and `tools/call`; the greeting comes
+/// from its one dependency, so the lockfile has two packages.
+pub const SERVER_JS: &str = r#"#!/usr/bin/env node
+const greeting = require('gatehouse-test-dep');
+const rl = require('readline').createInterface({ input: process.stdin });
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
+rl.on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.id === undefined) return;
+  if (m.method === 'initialize') {
+    send({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'hello', version: '1.0.0' } } });
+  } else if (m.method === 'tools/list') {
+    send({ jsonrpc: '2.0', id: m.id, result: { tools: [{ name: 'hello', description: 'Says hello.', inputSchema: { type: 'object' } }] } });
+  } else if (m.method === 'tools/call') {
+    send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: greeting }] } });
+  } else {
+    send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'no such method' } });
+  }
+});
+"#;
+
+/// The test server package's name.
+pub const NPM_NAME: &str = "gatehouse-test-hello";
+/// Its dependency's name.
+pub const NPM_DEP: &str = "gatehouse-test-dep";
+
+/// A local npm registry serving [`NPM_NAME`]@1.0.0 (with [`SERVER_JS`])
+/// and its dependency [`NPM_DEP`]@1.0.0.
+pub struct NpmFixture {
+    /// The HTTP server; its URL is the registry's.
+    pub server: FixtureServer,
+    /// The server package's integrity (`sha512-...`).
+    pub integrity: String,
+}
+
+impl NpmFixture {
+    /// Builds both packages with `tar` in `work` and serves them.
+    pub fn start(work: &Path) -> Self {
+        let server = FixtureServer::start();
+        let dep = pack(
+            work,
+            NPM_DEP,
+            &[
+                (
+                    "package.json",
+                    json!({"name": NPM_DEP, "version": "1.0.0", "main": "index.js"}).to_string(),
+                ),
+                (
+                    "index.js",
+                    "module.exports = 'hello from the dependency';\n".into(),
+                ),
+            ],
+        );
+        let main = pack(
+            work,
+            NPM_NAME,
+            &[
+                (
+                    "package.json",
+                    json!({
+                        "name": NPM_NAME,
+                        "version": "1.0.0",
+                        "bin": { NPM_NAME: "bin/server.js" },
+                        "dependencies": { NPM_DEP: "^1.0.0" },
+                    })
+                    .to_string(),
+                ),
+                ("bin/server.js", SERVER_JS.into()),
+            ],
+        );
+        serve(&server, NPM_DEP, &dep, &[]);
+        let integrity = serve(&server, NPM_NAME, &main, &[(NPM_DEP, "^1.0.0")]);
+        Self { server, integrity }
+    }
+
+    /// Where to download from.
+    pub fn sources(&self) -> Sources {
+        Sources {
+            npm: self.server.url().to_string(),
+            pypi: format!("{}/pypi-not-served", self.server.url()),
+        }
+    }
+
+    /// The vetted spec of the server package.
+    pub fn spec(&self) -> PackageSpec {
+        PackageSpec {
+            kind: PackageKind::Npm,
+            identifier: NPM_NAME.into(),
+            version: "1.0.0".into(),
+            checksum: Checksum::Integrity(self.integrity.clone()),
+            file_url: None,
+        }
+    }
+}
+
+/// A `.tgz` of `files` under `package/`, as `npm pack` makes.
+fn pack(work: &Path, name: &str, files: &[(&str, String)]) -> Vec<u8> {
+    let root = work.join(format!("src-{name}"));
+    for (path, text) in files {
+        let path = root.join("package").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    }
+    let tgz = work.join(format!("{name}.tgz"));
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&root)
+        .arg("package")
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    std::fs::read(tgz).unwrap()
+}
+
+/// Serves `name`@1.0.0 as the npm registry does: the packument, the
+/// version document and the tarball. Returns its integrity.
+fn serve(server: &FixtureServer, name: &str, tgz: &[u8], deps: &[(&str, &str)]) -> String {
+    let integrity = sri_sha512(tgz);
+    let tarball = format!("{}/{name}/-/{name}-1.0.0.tgz", server.url());
+    let deps: serde_json::Map<_, _> = deps
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let version = json!({
+        "name": name,
+        "version": "1.0.0",
+        "dependencies": deps,
+        "bin": if name == NPM_NAME { json!({ NPM_NAME: "bin/server.js" }) } else { json!(null) },
+        "dist": { "tarball": tarball, "integrity": integrity },
+    });
+    let packument = json!({
+        "name": name,
+        "dist-tags": { "latest": "1.0.0" },
+        "versions": { "1.0.0": version },
+    });
+    server
+        .route(&format!("/{name}"), Recorded::ok(packument.to_string()))
+        .route(&format!("/{name}/1.0.0"), Recorded::ok(version.to_string()))
+        .route(
+            &format!("/{name}/latest"),
+            Recorded::ok(version.to_string()),
+        )
+        .route(
+            &format!("/{name}/-/{name}-1.0.0.tgz"),
+            Recorded::ok(tgz.to_vec()),
+        );
+    integrity
+}
+
+/// A tiny stdio MCP server in Python, the console script `gatehouse-test-py`.
+pub const SERVER_PY: &str = r#"import json, sys
+
+def main():
+    for line in sys.stdin:
+        m = json.loads(line)
+        if 'id' not in m:
+            continue
+        if m.get('method') == 'initialize':
+            r = {'protocolVersion': '2025-06-18', 'capabilities': {'tools': {}}, 'serverInfo': {'name': 'py', 'version': '1.0.0'}}
+        elif m.get('method') == 'tools/list':
+            r = {'tools': [{'name': 'hello_py', 'description': 'Says hello.', 'inputSchema': {'type': 'object'}}]}
+        elif m.get('method') == 'tools/call':
+            r = {'content': [{'type': 'text', 'text': 'hello from python'}]}
+        else:
+            print(json.dumps({'jsonrpc': '2.0', 'id': m['id'], 'error': {'code': -32601, 'message': 'no such method'}}), flush=True)
+            continue
+        print(json.dumps({'jsonrpc': '2.0', 'id': m['id'], 'result': r}), flush=True)
+"#;
+
+/// The test wheel's project name.
+pub const PYPI_NAME: &str = "gatehouse-test-py";
+
+/// Writes a pure-Python wheel by hand (zipfile, with a RECORD of hashes).
+const BUILD_WHEEL: &str = r#"
+import base64, hashlib, sys, zipfile
+out, source = sys.argv[1], open(sys.argv[2]).read()
+files = {
+    'gatehouse_test_py/__init__.py': source,
+    'gatehouse_test_py-1.0.0.dist-info/METADATA': 'Metadata-Version: 2.1\nName: gatehouse-test-py\nVersion: 1.0.0\n',
+    'gatehouse_test_py-1.0.0.dist-info/WHEEL': 'Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+    'gatehouse_test_py-1.0.0.dist-info/entry_points.txt': '[console_scripts]\ngatehouse-test-py = gatehouse_test_py:main\n',
+}
+record = []
+with zipfile.ZipFile(out, 'w') as z:
+    for name, text in files.items():
+        data = text.encode()
+        z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+        record.append(f'{name},sha256={digest},{len(data)}')
+    record.append('gatehouse_test_py-1.0.0.dist-info/RECORD,,')
+    z.writestr(zipfile.ZipInfo('gatehouse_test_py-1.0.0.dist-info/RECORD', (2020, 1, 1, 0, 0, 0)), '\n'.join(record) + '\n')
+"#;
+
+/// A local PyPI serving [`PYPI_NAME`] 1.0.0 as a wheel (JSON API and file).
+pub struct PypiFixture {
+    /// The HTTP server; its URL is PyPI's.
+    pub server: FixtureServer,
+    /// The wheel's SHA-256, hex.
+    pub sha256: String,
+    /// The wheel's URL.
+    pub file_url: String,
+}
+
+impl PypiFixture {
+    /// Builds the wheel with Python in `work` and serves it.
+    pub fn start(work: &Path) -> Self {
+        let server = FixtureServer::start();
+        let source = work.join("server_py.py");
+        std::fs::write(&source, SERVER_PY).unwrap();
+        let file = "gatehouse_test_py-1.0.0-py3-none-any.whl";
+        let wheel = work.join(file);
+        let status = Command::new("python3")
+            .args(["-c", BUILD_WHEEL])
+            .arg(&wheel)
+            .arg(&source)
+            .status()
+            .expect("python3 runs");
+        assert!(status.success());
+        let bytes = std::fs::read(&wheel).unwrap();
+        let sha256 = super::sha256_hex(&bytes);
+        let file_url = format!("{}/files/{file}", server.url());
+        let meta = json!({
+            "info": { "name": PYPI_NAME, "version": "1.0.0" },
+            "urls": [{
+                "filename": file, "packagetype": "bdist_wheel", "url": file_url,
+                "digests": { "sha256": sha256 }, "yanked": false,
+            }],
+        });
+        server
+            .route(&format!("/files/{file}"), Recorded::ok(bytes))
+            .route(
+                &format!("/pypi/{PYPI_NAME}/json"),
+                Recorded::ok(meta.to_string()),
+            )
+            .route(
+                &format!("/pypi/{PYPI_NAME}/1.0.0/json"),
+                Recorded::ok(meta.to_string()),
+            );
+        Self {
+            server,
+            sha256,
+            file_url,
+        }
+    }
+
+    /// Where to download from.
+    pub fn sources(&self) -> Sources {
+        Sources {
+            npm: format!("{}/npm-not-served", self.server.url()),
+            pypi: self.server.url().to_string(),
+        }
+    }
+
+    /// The vetted spec of the wheel.
+    pub fn spec(&self) -> PackageSpec {
+        PackageSpec {
+            kind: PackageKind::Pypi,
+            identifier: PYPI_NAME.into(),
+            version: "1.0.0".into(),
+            checksum: Checksum::Sha256(self.sha256.clone()),
+            file_url: Some(self.file_url.clone()),
+        }
+    }
+}
