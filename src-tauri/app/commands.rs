@@ -2,7 +2,7 @@
 //! `ipc_commands!`, each a one-line delegation to the `Engine` method of the
 //! same name, with the error turned into the `{code, message}` IPC type.
 //! The few commands the app implements itself (`ipc_app_commands!`, e.g.
-//! `audit_export` in `export.rs`) join them in the one invoke handler.
+//! `audit_export` in `export.rs`, `registry_install` in `install.rs`) join them in the one invoke handler.
 
 use gatehouse_engine::Engine;
 use gatehouse_engine::ipc::IpcError;
@@ -25,15 +25,22 @@ macro_rules! tauri_commands {
 }
 
 /// The names of the app's own commands, and their handler (each is a
-/// command of the same name in `export.rs`).
+/// command of the same name in `export.rs` or `install.rs`, gathered in
+/// `app_ipc`).
 macro_rules! app_commands {
     ($( $(#[doc = $doc:literal])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
         const APP_COMMANDS: &[&str] = &[$(stringify!($name)),*];
 
         fn app_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![$(crate::export::$name),*]
+            tauri::generate_handler![$(app_ipc::$name),*]
         }
     };
+}
+
+/// The app's own commands, wherever they are implemented.
+mod app_ipc {
+    pub(crate) use crate::export::*;
+    pub(crate) use crate::install::*;
 }
 
 gatehouse_engine::ipc_commands!(tauri_commands);

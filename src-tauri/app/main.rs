@@ -10,6 +10,7 @@ mod approvals;
 mod commands;
 mod events;
 mod export;
+mod install;
 mod pins;
 mod tray;
 mod upkeep;

@@ -74,6 +74,16 @@ pub enum Error {
     #[error("{0}")]
     Registry(String),
 
+    /// A registry version whose status (deprecated, deleted, unknown) keeps
+    /// it from being installed without the person's explicit say-so.
+    #[error("{0}")]
+    VersionNotActive(String),
+
+    /// A package whose ownership did not check out (it names another server,
+    /// or nothing), installed only with the person's explicit confirmation.
+    #[error("{0}")]
+    OwnershipUnverified(String),
+
     /// A secret a server needs is not in the keychain.
     #[error(
         "secret {key} of server '{server}' is not in the OS keychain; set it with `gatehouse secret set {server} {key}`"
@@ -102,6 +112,8 @@ impl Error {
             Error::Keychain(_) => "keychain",
             Error::SecretMissing { .. } => "secret_missing",
             Error::Registry(_) => "registry",
+            Error::VersionNotActive(_) => "version_not_active",
+            Error::OwnershipUnverified(_) => "ownership_unverified",
         }
     }
 

@@ -90,7 +90,7 @@ macro_rules! ipc_commands {
 
 /// Like [`ipc_commands!`], for the commands the desktop app implements
 /// itself rather than the engine, because they need the app (a native
-/// dialog, a window).
+/// dialog, a window, events while they run).
 #[macro_export]
 macro_rules! ipc_app_commands {
     ($callback:ident) => {
@@ -98,6 +98,11 @@ macro_rules! ipc_app_commands {
             /// Asks where to save, then writes every record the filter matches as JSONL or CSV.
             /// Null if the person cancelled.
             audit_export(filter: $crate::audit::AuditFilter, format: $crate::audit::ExportFormat) -> Option<$crate::audit::AuditExported>;
+            /// Vets a registry server and installs the vetted package, pinned, as a
+            /// server launching from Gatehouse's cache; `install_progress` events
+            /// report each phase. Refuses a version that is not active unless
+            /// `allow_deprecated`, and an unconfirmed ownership unless `confirm_mismatch`.
+            registry_install(name: String, version: Option<String>, options: $crate::registry::InstallOptions) -> $crate::registry::RegistryInstalled;
         }
     };
 }
@@ -112,6 +117,8 @@ macro_rules! ipc_events {
             store_changed: $crate::Topic;
             /// The calls waiting for approval changed: the whole queue.
             approvals_changed: Vec<$crate::approvals::ApprovalRequest>;
+            /// A registry install reached another phase.
+            install_progress: $crate::registry::InstallProgress;
         }
     };
 }

@@ -8,23 +8,32 @@
 //! - `vet.rs`: [`VettingReport`]: namespace, per-package ownership, exact
 //!   version, checksum (a [`crate::install::PackageSpec`] for the
 //!   installer), environment, transport, repository, the publisher's other
-//!   servers, status.
+//!   servers, status;
+//! - `install.rs`: [`Engine::registry_install`]: vet, refuse what the person
+//!   did not agree to, install the vetted package, register, pin, store
+//!   secrets.
 //!
 //! The registry and package registries are asked over the network only
 //! when a person searches or vets; every failure is an error naming the
 //! URL, never a silent fallback.
 
 mod client;
+mod install;
 mod model;
 pub mod testing;
 mod vet;
 
+#[cfg(test)]
+mod install_tests;
 #[cfg(test)]
 mod tests;
 
 pub use client::{
     DEFAULT_NPM_URL, DEFAULT_PYPI_URL, DEFAULT_REGISTRY_URL, NPM_URL_SETTING, OCI_URL_SETTING,
     PYPI_URL_SETTING, REGISTRY_URL_SETTING, RegistryClient, RegistryConfig, block_on,
+};
+pub use install::{
+    InstallOptions, InstallPhase, InstallProgress, RegistryInstalled, default_local_name,
 };
 pub use model::{
     Argument, KeyValueInput, Package, PackageTransport, RegistryEntry, Remote, Repository,

@@ -21,12 +21,15 @@ import type { ClientChange } from "./ClientChange";
 import type { ClientSummary } from "./ClientSummary";
 import type { ExportFormat } from "./ExportFormat";
 import type { Imported } from "./Imported";
+import type { InstallOptions } from "./InstallOptions";
+import type { InstallProgress } from "./InstallProgress";
 import type { NewServer } from "./NewServer";
 import type { PinKind } from "./PinKind";
 import type { PinMode } from "./PinMode";
 import type { PolicyChange } from "./PolicyChange";
 import type { PruneReport } from "./PruneReport";
 import type { RegistryEntry } from "./RegistryEntry";
+import type { RegistryInstalled } from "./RegistryInstalled";
 import type { Server } from "./Server";
 import type { ServerPage } from "./ServerPage";
 import type { ServerPins } from "./ServerPins";
@@ -111,6 +114,8 @@ export type Commands = {
   registry_vet: { args: { name: string; version: string | null }; result: VettingReport };
   /** Asks where to save, then writes every record the filter matches as JSONL or CSV. Null if the person cancelled. */
   audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };
+  /** Vets a registry server and installs the vetted package, pinned, as a server launching from Gatehouse's cache; `install_progress` events report each phase. Refuses a version that is not active unless `allow_deprecated`, and an unconfirmed ownership unless `confirm_mismatch`. */
+  registry_install: { args: { name: string; version: string | null; options: InstallOptions }; result: RegistryInstalled };
 };
 
 /** Every event Rust pushes to the UI, with its payload. */
@@ -119,4 +124,6 @@ export type Events = {
   store_changed: Topic;
   /** The calls waiting for approval changed: the whole queue. */
   approvals_changed: Array<ApprovalRequest>;
+  /** A registry install reached another phase. */
+  install_progress: InstallProgress;
 };
