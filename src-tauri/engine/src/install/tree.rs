@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -180,13 +181,18 @@ fn parse_digest(s: &str) -> Option<[u8; 32]> {
 /// A file found by the walk, before hashing.
 struct Found {
     path: String,
-    kind: EntryKind,
-    /// The link's target text, for links.
+    /// The link's target text, for links; `None` for regular files.
     target: Option<String>,
 }
 
-/// Lists and hashes every file under `root`. Files are hashed on up to
-/// `available_parallelism` threads (at most 8), each with one reused buffer.
+/// Files a hashing thread takes from the shared queue at a time.
+const BATCH: usize = 16;
+
+/// Lists and hashes every file under `root`. The walk reads only
+/// directories (their entries' types come with them); opening, `fstat`
+/// (for the executable bit) and reading each file happen on up to
+/// `available_parallelism` threads (at most 8) that take files from a
+/// shared queue in small batches, each with one reused buffer.
 pub fn manifest(root: &Path) -> Result<Manifest> {
     let mut found = Vec::new();
     walk(root, root, &mut String::new(), &mut found)?;
@@ -195,32 +201,40 @@ pub fn manifest(root: &Path) -> Result<Manifest> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8)
-        .min(found.len().max(1));
-    let mut digests = vec![[0u8; 32]; found.len()];
-    if threads == 1 {
-        hash_all(root, &found, &mut digests)?;
+        .min(found.len().div_ceil(BATCH).max(1));
+    let next = AtomicUsize::new(0);
+    let hashed: Vec<(EntryKind, [u8; 32])> = if threads == 1 {
+        let mut out = vec![(EntryKind::File, [0u8; 32]); found.len()];
+        hash_queue(root, &found, &next, |i, v| out[i] = v)?;
+        out
     } else {
-        // Interleaved chunks would balance better, but contiguous ones
-        // keep each thread in one directory; node_modules' sizes are mixed
-        // enough either way.
-        let per = found.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = found
-                .chunks(per)
-                .zip(digests.chunks_mut(per))
-                .map(|(files, out)| scope.spawn(move || hash_all(root, files, out)))
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        hash_queue(root, &found, &next, |i, v| mine.push((i, v)))?;
+                        Ok::<_, Error>(mine)
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
-                .try_for_each(|h| h.join().expect("a hashing thread panicked"))
+                .map(|h| h.join().expect("a hashing thread panicked"))
+                .collect::<Result<Vec<_>>>()
         })?;
-    }
+        let mut out = vec![(EntryKind::File, [0u8; 32]); found.len()];
+        for (i, v) in results.into_iter().flatten() {
+            out[i] = v;
+        }
+        out
+    };
     let entries = found
         .into_iter()
-        .zip(digests)
-        .map(|(f, digest)| Entry {
+        .zip(hashed)
+        .map(|(f, (kind, digest))| Entry {
             path: f.path,
-            kind: f.kind,
+            kind,
             digest,
         })
         .collect();
@@ -232,27 +246,55 @@ pub fn tree_hash(root: &Path) -> Result<String> {
     Ok(manifest(root)?.hash())
 }
 
-fn hash_all(root: &Path, files: &[Found], out: &mut [[u8; 32]]) -> Result<()> {
+/// Takes batches of `files` from the queue `next` until it is empty and
+/// gives each file's index, kind and digest to `put`.
+fn hash_queue(
+    root: &Path,
+    files: &[Found],
+    next: &AtomicUsize,
+    mut put: impl FnMut(usize, (EntryKind, [u8; 32])),
+) -> Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
-    for (f, digest) in files.iter().zip(out.iter_mut()) {
-        *digest = match &f.target {
-            Some(target) => Sha256::digest(target.as_bytes()).into(),
-            None => {
-                let path = root.join(&f.path);
-                let mut file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-                let mut hasher = Sha256::new();
-                loop {
-                    let n = file.read(&mut buf).map_err(|e| Error::io(&path, e))?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buf[..n]);
-                }
-                hasher.finalize().into()
-            }
-        };
+    loop {
+        let start = next.fetch_add(BATCH, Ordering::Relaxed);
+        if start >= files.len() {
+            return Ok(());
+        }
+        for (i, f) in files.iter().enumerate().skip(start).take(BATCH) {
+            put(i, hash_one(root, f, &mut buf)?);
+        }
     }
-    Ok(())
+}
+
+fn hash_one(root: &Path, f: &Found, buf: &mut [u8]) -> Result<(EntryKind, [u8; 32])> {
+    if let Some(target) = &f.target {
+        return Ok((EntryKind::Symlink, Sha256::digest(target.as_bytes()).into()));
+    }
+    let path = root.join(&f.path);
+    let mut file = open_no_follow(&path).map_err(|e| Error::io(&path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
+    if !meta.is_file() {
+        // Replaced by something else since the walk.
+        return Err(refused(root, &f.path, "it is no longer a regular file"));
+    }
+    let kind = if is_executable(&meta) {
+        EntryKind::Executable
+    } else {
+        EntryKind::File
+    };
+    let mut hasher = Sha256::new();
+    let mut left = meta.len();
+    // Reads until the size `fstat` gave (no extra read to see the end):
+    // what is hashed is the file as it was opened.
+    while left > 0 {
+        let n = file.read(buf).map_err(|e| Error::io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        left = left.saturating_sub(n as u64);
+    }
+    Ok((kind, hasher.finalize().into()))
 }
 
 fn walk(root: &Path, dir: &Path, rel: &mut String, found: &mut Vec<Found>) -> Result<()> {
@@ -272,18 +314,14 @@ fn walk(root: &Path, dir: &Path, rel: &mut String, found: &mut Vec<Found>) -> Re
             rel.push('/');
         }
         rel.push_str(name);
-        let meta = entry.metadata().map_err(|e| Error::io(entry.path(), e))?;
-        let ft = meta.file_type();
+        // The type comes with the directory entry on most file systems:
+        // no `stat` here.
+        let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
         if ft.is_dir() {
             walk(root, &entry.path(), rel, found)?;
         } else if ft.is_file() {
             found.push(Found {
                 path: rel.clone(),
-                kind: if is_executable(&meta) {
-                    EntryKind::Executable
-                } else {
-                    EntryKind::File
-                },
                 target: None,
             });
         } else if ft.is_symlink() {
@@ -298,7 +336,6 @@ fn walk(root: &Path, dir: &Path, rel: &mut String, found: &mut Vec<Found>) -> Re
             };
             found.push(Found {
                 path: rel.clone(),
-                kind: EntryKind::Symlink,
                 target: Some(text.to_string()),
             });
         } else {
@@ -339,6 +376,22 @@ fn inside(link: &str, target: &str) -> bool {
         }
     }
     true
+}
+
+/// Opens `path` for reading without following a link (one put there
+/// since the walk is an error) and without blocking on a FIFO.
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    File::open(path)
 }
 
 #[cfg(unix)]
