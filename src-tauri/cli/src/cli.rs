@@ -507,10 +507,26 @@ pub enum RegistryCommand {
         /// NAME or NAME@VERSION (the latest when no version is given).
         name: String,
     },
-    /// Vet and install a server from the registry.
+    /// Vet and install a server from the registry: the vetted package is
+    /// downloaded, checked against its checksum, installed into Gatehouse's
+    /// cache and registered launching from there, pinned.
     Install {
-        /// NAME or NAME@VERSION.
+        /// NAME or NAME@VERSION (the latest when no version is given).
         name: String,
+        /// Register it under this name (default: the registry name after `/`).
+        #[arg(long = "as", value_name = "LOCAL")]
+        local_name: Option<String>,
+        /// Install even though a package's ownership did not check out.
+        #[arg(long)]
+        confirm_mismatch: bool,
+        /// Install a deprecated version (a deleted one never installs).
+        #[arg(long)]
+        allow_deprecated: bool,
+        /// An environment variable to store in the OS keychain (repeatable).
+        /// Prompted without echo at a terminal; otherwise read as KEY=VALUE
+        /// lines from stdin.
+        #[arg(long = "secret", value_name = "KEY")]
+        secrets: Vec<String>,
     },
 }
 

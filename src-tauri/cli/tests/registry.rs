@@ -102,3 +102,79 @@ fn a_registry_error_is_a_clear_failure() {
         .code(1)
         .stderr(contains("io.github.acme%2Fbroken/versions/latest").and(contains("not the JSON")));
 }
+
+mod install {
+    use gatehouse_engine::install::testing::{NPM_NAME, NpmFixture};
+    use gatehouse_engine::registry::testing::{HELLO_SERVER, hello_registry};
+
+    use super::*;
+    use crate::install::{list_tools, tools_or_error};
+
+    fn cmd(env: &Env, registry: &FixtureServer, npm: &NpmFixture) -> assert_cmd::Command {
+        let mut cmd = env.cmd();
+        cmd.env("GATEHOUSE_REGISTRY_URL", registry.url())
+            .env("GATEHOUSE_NPM_URL", npm.server.url());
+        cmd
+    }
+
+    #[test]
+    fn install_needs_consent_then_runs_the_vetted_package_from_the_cache() {
+        let env = Env::fresh();
+        let npm = NpmFixture::start(&env.home);
+        let registry = hello_registry("active");
+        let spec = format!("{HELLO_SERVER}@1.0.0");
+
+        // The test package has no mcpName: refused without confirmation.
+        cmd(&env, &registry, &npm)
+            .args(["registry", "install", &spec, "--secret", "HELLO_TOKEN"])
+            .write_stdin("HELLO_TOKEN=t0ken\n")
+            .assert()
+            .failure()
+            .stderr(contains("--confirm-mismatch"));
+        // A line for a key no --secret names is refused, its value unechoed.
+        cmd(&env, &registry, &npm)
+            .args(["registry", "install", &spec, "--confirm-mismatch"])
+            .args(["--secret", "HELLO_TOKEN"])
+            .write_stdin("HELLO_TOKEN=t0ken\nOTHER=hunter2\n")
+            .assert()
+            .failure()
+            .stderr(contains("OTHER").and(contains("hunter2").not()));
+
+        cmd(&env, &registry, &npm)
+            .args([
+                "registry",
+                "install",
+                &spec,
+                "--as",
+                "hi",
+                "--confirm-mismatch",
+            ])
+            .args(["--secret", "HELLO_TOKEN"])
+            .write_stdin("HELLO_TOKEN=t0ken\n")
+            .assert()
+            .success()
+            .stdout(contains(format!("npm {NPM_NAME}@1.0.0")))
+            .stdout(contains("t0ken").not())
+            .stderr(contains("verifying the checksum"));
+
+        let servers = env.json(&["server", "list"]);
+        let server = &servers[0];
+        assert_eq!(server["name"], "hi");
+        assert_eq!(server["secrets"][0], "HELLO_TOKEN", "{server}");
+        assert!(
+            server["args"][0]
+                .as_str()
+                .unwrap()
+                .starts_with(env.data.join("packages/npm").to_str().unwrap()),
+            "{server}"
+        );
+        env.cmd()
+            .args(["server", "verify", "hi"])
+            .assert()
+            .success();
+        assert_eq!(
+            tools_or_error(&list_tools(&env, "hi")),
+            Ok(vec!["hello".into()])
+        );
+    }
+}

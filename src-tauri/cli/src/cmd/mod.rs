@@ -14,7 +14,6 @@ mod scan;
 mod secret;
 mod server;
 
-use anyhow::bail;
 use gatehouse_engine::{DataDir, Engine, Keychain};
 
 use crate::cli::{Cli, Command};
@@ -44,9 +43,4 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
 /// Opens the engine on the data directory and the OS keychain.
 pub(crate) fn engine() -> anyhow::Result<Engine> {
     Ok(Engine::open(DataDir::from_env()?, Box::new(Keychain))?)
-}
-
-/// Verbs whose feature has not landed answer plainly rather than pretend.
-pub(crate) fn not_yet(verb: &str) -> anyhow::Result<()> {
-    bail!("`gatehouse {verb}` is not yet available in this build")
 }

@@ -4,9 +4,17 @@
 //! `show` exits 0 when the version is installable as it stands (status
 //! active, and a package whose ownership checks out with an exact version
 //! and a checksum), 1 otherwise, after printing the report.
+//!
+//! `install` takes the values of `--secret KEY` from a prompt without echo
+//! at a terminal, or as `KEY=VALUE` lines on stdin otherwise; they go to
+//! the OS keychain and nowhere else.
 
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, bail};
 use gatehouse_engine::registry::{
-    PackageReport, RegistryEntry, Status, VetOutcome, VettingReport, block_on, split_name_version,
+    InstallOptions, InstallPhase, PackageReport, RegistryEntry, Status, VetOutcome, VettingReport,
+    block_on, split_name_version,
 };
 
 use crate::cli::RegistryCommand;
@@ -22,7 +30,22 @@ pub fn run(cmd: RegistryCommand, json: bool) -> anyhow::Result<()> {
             all_versions,
         } => search(&query, all_versions, json),
         RegistryCommand::Show { name } => show(&name, json),
-        RegistryCommand::Install { .. } => super::not_yet("registry install"),
+        RegistryCommand::Install {
+            name,
+            local_name,
+            confirm_mismatch,
+            allow_deprecated,
+            secrets,
+        } => {
+            let secrets = read_secrets(&name, &secrets)?;
+            let options = InstallOptions {
+                local_name,
+                confirm_mismatch,
+                allow_deprecated,
+                secrets,
+            };
+            install(&name, options, json)
+        }
     }
 }
 
@@ -72,6 +95,116 @@ fn show(spec: &str, json: bool) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+fn install(spec: &str, options: InstallOptions, json: bool) -> anyhow::Result<()> {
+    let (name, version) = split_name_version(spec);
+    let engine = super::engine()?;
+    let installed = engine.registry_install_with(
+        name.to_string(),
+        version.map(String::from),
+        options,
+        |phase| {
+            if !json {
+                eprintln!("{}", phase_text(phase));
+            }
+        },
+    )?;
+    if json {
+        return output::json(&installed);
+    }
+    println!(
+        "Installed {name} as '{}': {} {}@{}, tree {}",
+        installed.server.name,
+        installed.package.kind.as_str(),
+        installed.package.identifier,
+        installed.package.version,
+        &installed.tree_hash[..installed.tree_hash.len().min(16)],
+    );
+    println!(
+        "Run it with `gatehouse run {}`; connect your clients with `gatehouse clients connect`.",
+        installed.server.name
+    );
+    Ok(())
+}
+
+fn phase_text(phase: InstallPhase) -> &'static str {
+    match phase {
+        InstallPhase::Vetting => "vetting…",
+        InstallPhase::Downloading => "downloading…",
+        InstallPhase::Verifying => "verifying the checksum…",
+        InstallPhase::Installing => "installing into the cache…",
+        InstallPhase::Hashing => "hashing the installed files…",
+        InstallPhase::Registering => "registering and pinning…",
+    }
+}
+
+/// The values of `keys`: prompted without echo at a terminal, otherwise read
+/// as `KEY=VALUE` lines from stdin (every key once, no other key).
+fn read_secrets(server: &str, keys: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    for (i, key) in keys.iter().enumerate() {
+        gatehouse_engine::validate_env_key(key)?;
+        if keys[..i].contains(key) {
+            bail!("--secret {key} is given twice");
+        }
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return keys
+            .iter()
+            .map(|key| {
+                let value = rpassword::prompt_password(format!("{key} for {server}: "))
+                    .context("could not read the value from the terminal")?;
+                if value.is_empty() {
+                    bail!("the value of {key} is empty");
+                }
+                Ok((key.clone(), value))
+            })
+            .collect();
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .context("could not read KEY=VALUE lines from stdin (it must be UTF-8)")?;
+    parse_secret_lines(&text, keys)
+}
+
+/// `KEY=VALUE` lines for exactly `keys`; blank lines are skipped. A value is
+/// never echoed in an error.
+fn parse_secret_lines(text: &str, keys: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut values: Vec<(String, String)> = Vec::with_capacity(keys.len());
+    for (n, line) in text.lines().enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            bail!("stdin line {} is not KEY=VALUE", n + 1);
+        };
+        if !keys.iter().any(|k| k == key) {
+            bail!(
+                "stdin line {} sets {key:?}, which no --secret names; refusing to store it",
+                n + 1
+            );
+        }
+        if values.iter().any(|(k, _)| k == key) {
+            bail!("stdin sets {key} twice");
+        }
+        if value.is_empty() {
+            bail!("the value of {key} on stdin is empty");
+        }
+        values.push((key.to_string(), value.to_string()));
+    }
+    if let Some(missing) = keys.iter().find(|k| !values.iter().any(|(v, _)| v == *k)) {
+        bail!(
+            "no value for {missing}: with no terminal, give each --secret as a KEY=VALUE line on stdin"
+        );
+    }
+    Ok(values)
 }
 
 fn mark(ok: bool) -> &'static str {
@@ -190,5 +323,33 @@ fn print_report(r: &VettingReport) {
             "publisher's other servers: {}",
             r.publisher_servers.join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(k: &[&str]) -> Vec<String> {
+        k.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn secret_lines_give_each_named_key_once() {
+        let v = parse_secret_lines("A=1\r\n\nB=x=y\n", &keys(&["A", "B"])).unwrap();
+        assert_eq!(v, [("A".into(), "1".into()), ("B".into(), "x=y".into())]);
+    }
+
+    #[test]
+    fn secret_lines_refuse_unnamed_missing_or_repeated_keys_without_echoing_values() {
+        let err = parse_secret_lines("A=1\nC=hunter2\n", &keys(&["A"])).unwrap_err();
+        assert!(err.to_string().contains("\"C\""), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = parse_secret_lines("A=1\n", &keys(&["A", "B"])).unwrap_err();
+        assert!(err.to_string().contains("no value for B"), "{err}");
+        let err = parse_secret_lines("A=1\nA=2\n", &keys(&["A"])).unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+        let err = parse_secret_lines("hunter2\n", &keys(&["A"])).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde_json::json;
-
-use super::testing::{FixtureServer, Recorded};
+use super::testing::{FixtureServer, HELLO_SERVER, hello_registry};
 use super::{InstallOptions, InstallPhase, NPM_URL_SETTING, REGISTRY_URL_SETTING};
 use crate::install::LaunchCheck;
 use crate::install::testing::{NPM_NAME, NpmFixture};
@@ -37,39 +35,7 @@ impl SecretStore for MemorySecrets {
     }
 }
 
-const NAME: &str = "io.github.acme/hello";
-
-/// A registry answering for [`NAME`] 1.0.0 (with `status`), whose npm
-/// package is the fixture's, reading one required secret.
-fn registry(status: &str) -> FixtureServer {
-    let entry = json!({
-        "server": {
-            "name": NAME,
-            "description": "Says hello",
-            "version": "1.0.0",
-            "packages": [{
-                "registryType": "npm",
-                "identifier": NPM_NAME,
-                "version": "1.0.0",
-                "transport": {"type": "stdio"},
-                "environmentVariables": [
-                    {"name": "HELLO_TOKEN", "isRequired": true, "isSecret": true},
-                    {"name": "HELLO_MODE", "default": "polite"}
-                ]
-            }]
-        },
-        "_meta": {"io.modelcontextprotocol.registry/official": {
-            "status": status, "isLatest": true, "publishedAt": "2026-11-01T00:00:00Z"
-        }}
-    })
-    .to_string();
-    let server = FixtureServer::start();
-    server.route(
-        "/v0.1/servers/io.github.acme%2Fhello/versions/1.0.0",
-        Recorded::ok(entry),
-    );
-    server
-}
+const NAME: &str = HELLO_SERVER;
 
 fn engine(registry: &FixtureServer, npm: &NpmFixture) -> (tempfile::TempDir, Engine) {
     let tmp = tempfile::tempdir().unwrap();
@@ -98,7 +64,7 @@ fn token() -> Vec<(String, String)> {
 fn installs_the_vetted_package_registers_pins_and_stores_the_secret() {
     let work = tempfile::tempdir().unwrap();
     let npm = NpmFixture::start(work.path());
-    let registry = registry("active");
+    let registry = hello_registry("active");
     let (_tmp, engine) = engine(&registry, &npm);
 
     // The fixture's package.json has no mcpName: ownership is missing, so
@@ -189,7 +155,7 @@ fn a_deprecated_version_needs_consent_a_deleted_one_never_installs() {
         ("deprecated", None),
         ("deleted", Some("version_not_active")),
     ] {
-        let registry = registry(status);
+        let registry = hello_registry(status);
         let (_tmp, engine) = engine(&registry, &npm);
         let options = |allow| InstallOptions {
             confirm_mismatch: true,
@@ -214,7 +180,7 @@ fn a_deprecated_version_needs_consent_a_deleted_one_never_installs() {
 fn a_missing_required_secret_is_refused_before_anything_is_downloaded() {
     let work = tempfile::tempdir().unwrap();
     let npm = NpmFixture::start(work.path());
-    let registry = registry("active");
+    let registry = hello_registry("active");
     let (tmp, engine) = engine(&registry, &npm);
     let err = engine
         .registry_install(

@@ -259,3 +259,45 @@ fn tides_entry() -> Vec<u8> {
     let page: serde_json::Value = serde_json::from_slice(&fixture("servers-page1.json")).unwrap();
     serde_json::to_vec(&page["servers"][1]).unwrap()
 }
+
+/// The registry name [`hello_registry`] answers for.
+pub const HELLO_SERVER: &str = "io.github.acme/hello";
+
+/// A registry answering for [`HELLO_SERVER`] 1.0.0 with the registry
+/// `status` given, whose one package is the installer's test npm package
+/// ([`crate::install::testing::NPM_NAME`] 1.0.0, served by an
+/// `NpmFixture`), reading one required secret `HELLO_TOKEN` and a plain
+/// `HELLO_MODE` (default `polite`).
+pub fn hello_registry(status: &str) -> FixtureServer {
+    let entry = serde_json::json!({
+        "server": {
+            "name": HELLO_SERVER,
+            "description": "Says hello",
+            "version": "1.0.0",
+            "packages": [{
+                "registryType": "npm",
+                "identifier": crate::install::testing::NPM_NAME,
+                "version": "1.0.0",
+                "transport": {"type": "stdio"},
+                "environmentVariables": [
+                    {"name": "HELLO_TOKEN", "isRequired": true, "isSecret": true},
+                    {"name": "HELLO_MODE", "default": "polite"}
+                ]
+            }]
+        },
+        "_meta": {"io.modelcontextprotocol.registry/official": {
+            "status": status, "isLatest": true, "publishedAt": "2026-11-01T00:00:00Z"
+        }}
+    })
+    .to_string();
+    let server = FixtureServer::start();
+    server.route(
+        "/v0.1/servers/io.github.acme%2Fhello/versions/1.0.0",
+        Recorded::ok(entry.clone()),
+    );
+    server.route(
+        "/v0.1/servers/io.github.acme%2Fhello/versions/latest",
+        Recorded::ok(entry),
+    );
+    server
+}
