@@ -1,6 +1,5 @@
 //! Tests of `audit::history`: the timeline, the summary and one record.
 
-
 use super::*;
 use crate::DataDir;
 use crate::audit::{AuditRecord, AuditWriter};
