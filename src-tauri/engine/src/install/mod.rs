@@ -13,7 +13,9 @@
 
 mod engine;
 mod fetch;
+pub mod mcpb;
 mod npm;
+pub mod oci;
 mod pin;
 mod pypi;
 pub mod testing;
@@ -211,6 +213,9 @@ fn validate(spec: &PackageSpec) -> Result<()> {
 enum Downloaded {
     Npm(npm::Verified),
     Pypi(pypi::Verified),
+    Mcpb(Vec<u8>),
+    /// Nothing is downloaded by Gatehouse: the engine pulls by digest.
+    Oci,
 }
 
 /// Removes a directory when dropped, unless disarmed: a failed install
@@ -245,11 +250,11 @@ pub fn install(
     let verified = match spec.kind {
         PackageKind::Npm => Downloaded::Npm(npm::download(&fetcher, sources, spec, progress)?),
         PackageKind::Pypi => Downloaded::Pypi(pypi::download(&fetcher, spec, progress)?),
-        other => {
-            return Err(Error::InvalidSpec(format!(
-                "installing {} packages is not available yet",
-                other.as_str()
-            )));
+        PackageKind::Mcpb => Downloaded::Mcpb(mcpb::download(&fetcher, spec, progress)?),
+        // Pulled by the container engine at launch, by digest.
+        PackageKind::Oci => {
+            oci::image_reference(spec)?;
+            Downloaded::Oci
         }
     };
     let parent = dest.parent().expect("the cache path has a parent");
@@ -265,6 +270,11 @@ pub fn install(
     let launch = match &verified {
         Downloaded::Npm(v) => npm::install(v, sources, spec, &build, &dest, &npm_cache, progress)?,
         Downloaded::Pypi(v) => pypi::install(v, sources, spec, &build, &dest, progress)?,
+        Downloaded::Mcpb(bytes) => {
+            progress(Step::Installing);
+            mcpb::install(bytes, &build, &dest)?
+        }
+        Downloaded::Oci => oci::install(spec, &build)?,
     };
 
     progress(Step::Hashing);
