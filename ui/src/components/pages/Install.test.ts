@@ -1,6 +1,7 @@
+import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { tauriBackend } from "../../lib/ipc";
 import { InstallStore } from "../../lib/install/install.svelte";
 import { entry, report } from "../../lib/install/fixtures";
@@ -90,5 +91,87 @@ describe("Install page", () => {
     await fireEvent.click(confirm);
     expect(install.confirmMismatch).toBe(true);
     await waitFor(() => expect(screen.queryByText(/Confirm that you install/)).toBeNull());
+  });
+
+  it("installs with progress, then offers to connect clients", async () => {
+    let release: (() => void) | null = null;
+    const installs: unknown[] = [];
+    mockIPC(
+      async (cmd, args) => {
+        if (cmd === "registry_versions") return [entry("io.github.acme/weather", "1.2.0")];
+        if (cmd === "registry_vet") return report({}, "mismatch");
+        if (cmd === "registry_install") {
+          installs.push(args);
+          await emit("install_progress", { name: "io.github.acme/weather", phase: "hashing" });
+          await new Promise<void>((r) => (release = r));
+          return {
+            server: {
+              name: "weather",
+              transport: "stdio",
+              command: "node",
+              args: [],
+              env: {},
+              secrets: ["WEATHER_KEY"],
+              created_at: "",
+            },
+            package: report().packages[0]?.spec,
+            tree_hash: "ab".repeat(32),
+            path: "/cache/weather",
+          };
+        }
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    const install = new InstallStore(tauriBackend);
+    render(Install, { install });
+    await install.choose("io.github.acme/weather");
+    const button = await screen.findByRole("button", { name: "Install 1.2.0" });
+    expect(button).toBeDisabled();
+    const secret = screen
+      .getByRole("region", { name: "Secrets and settings" })
+      .querySelector('input[type="password"]') as HTMLInputElement;
+    await fireEvent.input(secret, { target: { value: "s3cret" } });
+    // Still disabled: the ownership mismatch is not confirmed.
+    expect(button).toBeDisabled();
+    await fireEvent.click(screen.getByRole("checkbox", { name: /ownership did not check out/ }));
+    await waitFor(() => expect(button).toBeEnabled());
+
+    await fireEvent.click(button);
+    const progress = await screen.findByRole("status", { name: "Install progress" });
+    await waitFor(() =>
+      expect(progress.querySelector('[aria-current="step"]')?.textContent).toContain("Hashing"),
+    );
+    await vi.waitFor(() => expect(release).not.toBeNull());
+    release!();
+    const connect = await screen.findByRole("link", { name: "Connect to clients" });
+    expect(connect.getAttribute("href")).toBe("#/clients");
+    expect(screen.getByText("gatehouse run weather")).toBeInTheDocument();
+    expect(installs).toHaveLength(1);
+    expect(
+      (installs[0] as { options: { confirm_mismatch: boolean } }).options.confirm_mismatch,
+    ).toBe(true);
+  });
+
+  it("shows an install error with its code", async () => {
+    mockIPC(
+      (cmd) => {
+        if (cmd === "registry_versions") return [entry("io.github.acme/weather", "1.2.0")];
+        if (cmd === "registry_vet") return report();
+        if (cmd === "registry_install")
+          throw { code: "registry", message: "GET http://127.0.0.1:9/x: unreachable" };
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    const install = new InstallStore(tauriBackend);
+    render(Install, { install });
+    await install.choose("io.github.acme/weather");
+    install.values.WEATHER_KEY = "k";
+    await fireEvent.click(await screen.findByRole("button", { name: "Install 1.2.0" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toContain("unreachable");
+    expect(alert.getAttribute("data-code")).toBe("registry");
+    expect(screen.queryByRole("link", { name: "Connect to clients" })).toBeNull();
   });
 });

@@ -2,10 +2,13 @@
 // their cursor), the chosen server's versions, the vetting report of the
 // chosen version, and the secrets the person enters for it. Every answer
 // that arrives after the person moved on (a newer search, another server or
-// version) is dropped, so the page never shows a stale report.
+// version) is dropped, so the page never shows a stale report. Installing
+// follows the engine's `install_progress` events for the server installed.
+import type { InstallPhase } from "../bindings/InstallPhase";
 import type { KeyValueInput } from "../bindings/KeyValueInput";
 import type { PackageReport } from "../bindings/PackageReport";
 import type { RegistryEntry } from "../bindings/RegistryEntry";
+import type { RegistryInstalled } from "../bindings/RegistryInstalled";
 import type { VettingReport } from "../bindings/VettingReport";
 import { type Backend, type GatehouseError, toGatehouseError } from "../ipc";
 
@@ -38,8 +41,14 @@ export class InstallStore {
   values = $state<Record<string, string>>({});
   /** The person confirmed installing despite an ownership problem. */
   confirmMismatch = $state(false);
+  /** The name to register the server under (`gatehouse run NAME`). */
+  localName = $state("");
   /** A request is running: which one. */
-  busy = $state<"search" | "more" | "versions" | "vet" | null>(null);
+  busy = $state<"search" | "more" | "versions" | "vet" | "install" | null>(null);
+  /** Where the running install is, as the engine reports it. */
+  phase = $state<InstallPhase | null>(null);
+  /** The install that finished, for the "Connect to clients" step. */
+  installed = $state<RegistryInstalled | null>(null);
   error = $state<GatehouseError | null>(null);
 
   #backend: Backend;
@@ -98,6 +107,8 @@ export class InstallStore {
     const seq = ++this.#serverSeq;
     this.server = name;
     this.versions = [];
+    this.installed = null;
+    this.localName = defaultLocalName(name);
     this.#clearReport();
     this.busy = "versions";
     try {
@@ -141,11 +152,61 @@ export class InstallStore {
     }
   }
 
+  /** Follows install progress; returns the unsubscribe function. */
+  start(): Promise<() => void> {
+    return this.#backend.listen("install_progress", (progress) => {
+      if (this.busy === "install" && progress.name === this.server) this.phase = progress.phase;
+    });
+  }
+
+  /**
+   * Installs the vetted version: the values typed go to the keychain (a
+   * plain value left at its default is not sent: it stays the default).
+   */
+  async install(): Promise<void> {
+    const name = this.server;
+    const version = this.version;
+    if (name === null || version === null || this.blocker !== null) return;
+    const secrets: [string, string][] = [];
+    for (const { input } of this.envInputs) {
+      const value = this.values[input.name] ?? "";
+      if (value !== "" && (input.isSecret || value !== (input.default ?? "")))
+        secrets.push([input.name, value]);
+    }
+    const seq = this.#serverSeq;
+    this.busy = "install";
+    this.phase = "vetting";
+    try {
+      const installed = await this.#backend.invoke("registry_install", {
+        name,
+        version,
+        options: {
+          local_name: this.localName.trim() || null,
+          confirm_mismatch: this.confirmMismatch,
+          allow_deprecated: false,
+          secrets,
+        },
+      });
+      if (seq !== this.#serverSeq) return;
+      this.installed = installed;
+      this.values = {};
+      this.error = null;
+    } catch (e) {
+      if (seq === this.#serverSeq) this.error = toGatehouseError(e);
+    } finally {
+      if (seq === this.#serverSeq) {
+        this.busy = null;
+        this.phase = null;
+      }
+    }
+  }
+
   /** Back to the search results. */
   back(): void {
     ++this.#serverSeq;
     this.server = null;
     this.versions = [];
+    this.installed = null;
     this.#clearReport();
     this.busy = null;
   }
@@ -190,12 +251,24 @@ export class InstallStore {
   get blocker(): string | null {
     const report = this.report;
     if (!report) return "Choose a version first.";
+    if (this.installed) return "Installed.";
     if (report.status !== "active") return `This version is ${report.status}.`;
     if (!this.package)
       return "No package of this version has an exact version and a checksum to pin.";
+    if (!this.localName.trim()) return "Choose the name to register it under.";
     if (this.missing.length) return `Fill in ${this.missing.join(", ")}.`;
     if (this.ownershipProblem && !this.confirmMismatch)
       return "Confirm that you install a package whose ownership did not check out.";
     return null;
   }
+}
+
+/** The engine's default local name: the registry name after `/`, made a valid server name. */
+export function defaultLocalName(name: string): string {
+  const last = name.slice(name.lastIndexOf("/") + 1);
+  const clean = last
+    .replace(/[^A-Za-z0-9._-]/g, "-")
+    .replace(/^[._-]+/, "")
+    .slice(0, 64);
+  return clean || "server";
 }

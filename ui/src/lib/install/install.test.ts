@@ -1,9 +1,10 @@
+import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { VettingReport } from "../bindings/VettingReport";
 import { tauriBackend } from "../ipc";
 import { entry, report } from "./fixtures";
-import { InstallStore } from "./install.svelte";
+import { InstallStore, defaultLocalName } from "./install.svelte";
 
 afterEach(() => clearMocks());
 
@@ -92,5 +93,81 @@ describe("InstallStore", () => {
     expect(store.report).toBeNull();
     expect(store.error?.code).toBe("registry");
     expect(store.blocker).toBe("Choose a version first.");
+  });
+
+  it("installs with the typed secrets, following progress, and keeps the engine's error code", async () => {
+    const installs: unknown[] = [];
+    let fail = true;
+    let release: (() => void) | null = null;
+    mockIPC(
+      async (cmd, args) => {
+        if (cmd === "registry_versions") return [entry("io.github.acme/weather", "1.2.0")];
+        if (cmd === "registry_vet") return report({}, "mismatch");
+        if (cmd === "registry_install") {
+          installs.push(args);
+          if (fail) throw { code: "ownership_unverified", message: "did not check out" };
+          await emit("install_progress", { name: "io.github.acme/weather", phase: "verifying" });
+          await emit("install_progress", { name: "io.github.other/x", phase: "hashing" });
+          await new Promise<void>((r) => (release = r));
+          return {
+            server: {
+              name: "weather",
+              transport: "stdio",
+              command: "node",
+              args: [],
+              env: {},
+              secrets: [],
+              created_at: "",
+            },
+            package: report().packages[0]?.spec,
+            tree_hash: "ab".repeat(32),
+            path: "/cache/weather",
+          };
+        }
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    const store = new InstallStore(tauriBackend);
+    const stop = await store.start();
+    await store.choose("io.github.acme/weather");
+    expect(store.localName).toBe("weather");
+    store.values.WEATHER_KEY = "s3cret";
+    store.confirmMismatch = true;
+
+    await store.install();
+    expect(store.error?.code).toBe("ownership_unverified");
+    expect(store.installed).toBeNull();
+    expect(installs[0]).toEqual({
+      name: "io.github.acme/weather",
+      version: "1.2.0",
+      // UNITS left at its default is not sent.
+      options: {
+        local_name: "weather",
+        confirm_mismatch: true,
+        allow_deprecated: false,
+        secrets: [["WEATHER_KEY", "s3cret"]],
+      },
+    });
+
+    fail = false;
+    const running = store.install();
+    await vi.waitFor(() => expect(store.phase).toBe("verifying"));
+    expect(store.busy).toBe("install");
+    await vi.waitFor(() => expect(release).not.toBeNull());
+    release!();
+    await running;
+    expect(store.installed?.server.name).toBe("weather");
+    expect(store.error).toBeNull();
+    expect(store.busy).toBeNull();
+    expect(store.blocker).toBe("Installed.");
+    stop();
+  });
+
+  it("derives the local name as the engine does", () => {
+    expect(defaultLocalName("io.github.acme/weather")).toBe("weather");
+    expect(defaultLocalName("com.example/my tools!")).toBe("my-tools-");
+    expect(defaultLocalName("x/_hidden")).toBe("hidden");
+    expect(defaultLocalName("x/@@@")).toBe("server");
   });
 });
