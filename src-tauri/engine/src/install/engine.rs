@@ -283,3 +283,71 @@ mod tests {
         assert!(runner_package("uvx", &args(&["--from", "pkg", "cmd"])).is_none());
     }
 }
+
+/// A server's installed package and the result of re-hashing it now: what
+/// the server page shows and what `package_*` commands answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct PackageStatus {
+    /// The server.
+    pub server: String,
+    /// The package it is pinned to, if it runs one from the cache.
+    pub package: Option<PackageSpec>,
+    /// The install directory.
+    pub path: Option<String>,
+    /// The pinned tree hash (hex SHA-256).
+    pub tree_hash: Option<String>,
+    /// Whether the installed files match the pin right now.
+    pub verified: bool,
+    /// Why they do not, naming the first changed, added or removed file.
+    pub problem: Option<String>,
+}
+
+impl PackageStatus {
+    fn of(server: String, check: super::LaunchCheck) -> Self {
+        let (pin, problem) = match check {
+            super::LaunchCheck::NoPackage => (None, None),
+            super::LaunchCheck::Verified(pin) => (Some(pin), None),
+            super::LaunchCheck::Mismatch { pin, reason } => (Some(pin), Some(reason)),
+        };
+        Self {
+            server,
+            verified: pin.is_some() && problem.is_none(),
+            path: pin.as_ref().map(|p| p.path.display().to_string()),
+            tree_hash: pin.as_ref().map(|p| p.tree_hash.clone()),
+            package: pin.map(|p| p.spec),
+            problem,
+        }
+    }
+}
+
+impl Engine {
+    /// Re-hashes `server`'s installed package and compares it with its pin,
+    /// as a launch does.
+    pub fn package_verify(&self, server: String) -> Result<PackageStatus> {
+        let check = {
+            let store = self.store();
+            store.server(&server)?;
+            store.package_pin(&server)?
+        };
+        // Hashed without holding the store.
+        let check = match check {
+            None => super::LaunchCheck::NoPackage,
+            Some(pin) => super::verify(&server, pin),
+        };
+        Ok(PackageStatus::of(server, check))
+    }
+
+    /// "Pin this version" from the app: [`Engine::package_pin_unpinned`],
+    /// then the new install's status.
+    pub fn package_pin(&self, server: String, version: Option<String>) -> Result<PackageStatus> {
+        self.package_pin_unpinned(&server, version.as_deref())?;
+        self.package_verify(server)
+    }
+
+    /// Re-vet from the app: [`Engine::package_reverify`], then the status.
+    pub fn package_reinstall(&self, server: String) -> Result<PackageStatus> {
+        self.package_reverify(&server)?;
+        self.package_verify(server)
+    }
+}

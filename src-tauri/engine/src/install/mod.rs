@@ -31,7 +31,7 @@ use ts_rs::TS;
 
 use crate::{DataDir, Error, Result};
 
-pub use engine::{RunnerPackage, resolve, runner_package};
+pub use engine::{PackageStatus, RunnerPackage, resolve, runner_package};
 pub use fetch::{sha256_hex, sri_sha512};
 pub use pin::{LaunchCheck, PackagePin, mismatch_record, pin_key, verify};
 

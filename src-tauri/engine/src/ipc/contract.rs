@@ -84,6 +84,14 @@ macro_rules! ipc_commands {
             registry_versions(name: String) -> Vec<$crate::registry::RegistryEntry>;
             /// The vetting report of one version of a registry server (null: the latest).
             registry_vet(name: String, version: Option<String>) -> $crate::registry::VettingReport;
+            /// Re-hashes a server's installed package against its pin, as every launch does.
+            package_verify(server: String) -> $crate::install::PackageStatus;
+            /// "Pin this version": installs the exact version (null: the registry's current
+            /// one) of the package a server runs through npx/uvx and launches it from the cache.
+            package_pin(server: String, version: Option<String>) -> $crate::install::PackageStatus;
+            /// Re-vets a server's installed package: downloads it again, checks it against its
+            /// pinned checksum and replaces the installed files.
+            package_reinstall(server: String) -> $crate::install::PackageStatus;
         }
     };
 }

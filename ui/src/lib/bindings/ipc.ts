@@ -24,6 +24,7 @@ import type { Imported } from "./Imported";
 import type { InstallOptions } from "./InstallOptions";
 import type { InstallProgress } from "./InstallProgress";
 import type { NewServer } from "./NewServer";
+import type { PackageStatus } from "./PackageStatus";
 import type { PinKind } from "./PinKind";
 import type { PinMode } from "./PinMode";
 import type { PolicyChange } from "./PolicyChange";
@@ -112,6 +113,12 @@ export type Commands = {
   registry_versions: { args: { name: string }; result: Array<RegistryEntry> };
   /** The vetting report of one version of a registry server (null: the latest). */
   registry_vet: { args: { name: string; version: string | null }; result: VettingReport };
+  /** Re-hashes a server's installed package against its pin, as every launch does. */
+  package_verify: { args: { server: string }; result: PackageStatus };
+  /** "Pin this version": installs the exact version (null: the registry's current one) of the package a server runs through npx/uvx and launches it from the cache. */
+  package_pin: { args: { server: string; version: string | null }; result: PackageStatus };
+  /** Re-vets a server's installed package: downloads it again, checks it against its pinned checksum and replaces the installed files. */
+  package_reinstall: { args: { server: string }; result: PackageStatus };
   /** Asks where to save, then writes every record the filter matches as JSONL or CSV. Null if the person cancelled. */
   audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };
   /** Vets a registry server and installs the vetted package, pinned, as a server launching from Gatehouse's cache; `install_progress` events report each phase. Refuses a version that is not active unless `allow_deprecated`, and an unconfirmed ownership unless `confirm_mismatch`. */
