@@ -2,8 +2,12 @@
 //! registry-shaped HTTP server, for the installer's tests (the engine's and
 //! the CLI's): no public registry is contacted.
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
@@ -184,16 +188,21 @@ def main():
 
 /// The test wheel's project name.
 pub const PYPI_NAME: &str = "gatehouse-test-py";
+/// Its one dependency, served from the simple index.
+pub const PYPI_DEP: &str = "gatehouse-test-pydep";
 
 /// Writes a pure-Python wheel by hand (zipfile, with a RECORD of hashes).
 const BUILD_WHEEL: &str = r#"
 import base64, hashlib, sys, zipfile
-out, source = sys.argv[1], open(sys.argv[2]).read()
+out, project, source, requires = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), sys.argv[4:]
+module = project.replace('-', '_')
+info = f'{module}-1.0.0.dist-info'
+metadata = f'Metadata-Version: 2.1\nName: {project}\nVersion: 1.0.0\n' + ''.join(f'Requires-Dist: {r}\n' for r in requires)
 files = {
-    'gatehouse_test_py/__init__.py': source,
-    'gatehouse_test_py-1.0.0.dist-info/METADATA': 'Metadata-Version: 2.1\nName: gatehouse-test-py\nVersion: 1.0.0\n',
-    'gatehouse_test_py-1.0.0.dist-info/WHEEL': 'Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
-    'gatehouse_test_py-1.0.0.dist-info/entry_points.txt': '[console_scripts]\ngatehouse-test-py = gatehouse_test_py:main\n',
+    f'{module}/__init__.py': source,
+    f'{info}/METADATA': metadata,
+    f'{info}/WHEEL': 'Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+    f'{info}/entry_points.txt': f'[console_scripts]\n{project} = {module}:main\n',
 }
 record = []
 with zipfile.ZipFile(out, 'w') as z:
@@ -202,36 +211,53 @@ with zipfile.ZipFile(out, 'w') as z:
         z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
         record.append(f'{name},sha256={digest},{len(data)}')
-    record.append('gatehouse_test_py-1.0.0.dist-info/RECORD,,')
-    z.writestr(zipfile.ZipInfo('gatehouse_test_py-1.0.0.dist-info/RECORD', (2020, 1, 1, 0, 0, 0)), '\n'.join(record) + '\n')
+    record.append(f'{info}/RECORD,,')
+    z.writestr(zipfile.ZipInfo(f'{info}/RECORD', (2020, 1, 1, 0, 0, 0)), '\n'.join(record) + '\n')
 "#;
 
 /// A local PyPI serving [`PYPI_NAME`] 1.0.0 as a wheel (JSON API and file).
 pub struct PypiFixture {
     /// The HTTP server; its URL is PyPI's.
-    pub server: FixtureServer,
+    pub server: StaticServer,
     /// The wheel's SHA-256, hex.
     pub sha256: String,
+    /// Its dependency's wheel's SHA-256, hex.
+    pub dep_sha256: String,
     /// The wheel's URL.
     pub file_url: String,
 }
 
 impl PypiFixture {
-    /// Builds the wheel with Python in `work` and serves it.
+    /// Builds the wheel and its dependency's with Python in `work` and
+    /// serves them: the JSON API for the project, the simple index for
+    /// the dependency, and both files.
     pub fn start(work: &Path) -> Self {
-        let server = FixtureServer::start();
+        let server = StaticServer::start();
         let source = work.join("server_py.py");
         std::fs::write(&source, SERVER_PY).unwrap();
-        let file = "gatehouse_test_py-1.0.0-py3-none-any.whl";
-        let wheel = work.join(file);
-        let status = Command::new("python3")
-            .args(["-c", BUILD_WHEEL])
-            .arg(&wheel)
-            .arg(&source)
-            .status()
-            .expect("python3 runs");
-        assert!(status.success());
-        let bytes = std::fs::read(&wheel).unwrap();
+        let dep_source = work.join("dep_py.py");
+        std::fs::write(
+            &dep_source,
+            "GREETING = 'hello'\ndef main():\n    print(GREETING)\n",
+        )
+        .unwrap();
+        let build = |project: &str, source: &Path, requires: &[&str]| -> (String, Vec<u8>) {
+            let file = format!("{}-1.0.0-py3-none-any.whl", project.replace('-', "_"));
+            let wheel = work.join(&file);
+            let status = Command::new("python3")
+                .args(["-c", BUILD_WHEEL])
+                .arg(&wheel)
+                .arg(project)
+                .arg(source)
+                .args(requires)
+                .status()
+                .expect("python3 runs");
+            assert!(status.success());
+            (file, std::fs::read(&wheel).unwrap())
+        };
+        let (dep_file, dep_bytes) = build(PYPI_DEP, &dep_source, &[]);
+        let (file, bytes) = build(PYPI_NAME, &source, &[PYPI_DEP]);
+        let dep_sha256 = super::sha256_hex(&dep_bytes);
         let sha256 = super::sha256_hex(&bytes);
         let file_url = format!("{}/files/{file}", server.url());
         let meta = json!({
@@ -241,19 +267,36 @@ impl PypiFixture {
                 "digests": { "sha256": sha256 }, "yanked": false,
             }],
         });
-        server
-            .route(&format!("/files/{file}"), Recorded::ok(bytes))
-            .route(
-                &format!("/pypi/{PYPI_NAME}/json"),
-                Recorded::ok(meta.to_string()),
-            )
-            .route(
-                &format!("/pypi/{PYPI_NAME}/1.0.0/json"),
-                Recorded::ok(meta.to_string()),
-            );
+        let simple = format!(
+            "<!DOCTYPE html><html><body><a href=\"{}/files/{dep_file}#sha256={dep_sha256}\">{dep_file}</a></body></html>",
+            server.url()
+        );
+        let json = "application/json";
+        server.route(&format!("/files/{file}"), "application/octet-stream", bytes);
+        server.route(
+            &format!("/files/{dep_file}"),
+            "application/octet-stream",
+            dep_bytes,
+        );
+        server.route(
+            &format!("/simple/{PYPI_DEP}/"),
+            "text/html",
+            simple.into_bytes(),
+        );
+        server.route(
+            &format!("/pypi/{PYPI_NAME}/json"),
+            json,
+            meta.to_string().into_bytes(),
+        );
+        server.route(
+            &format!("/pypi/{PYPI_NAME}/1.0.0/json"),
+            json,
+            meta.to_string().into_bytes(),
+        );
         Self {
             server,
             sha256,
+            dep_sha256,
             file_url,
         }
     }
@@ -276,4 +319,72 @@ impl PypiFixture {
             file_url: Some(self.file_url.clone()),
         }
     }
+}
+
+/// A static server's files: path → (content type, body).
+type Files = HashMap<String, (&'static str, Vec<u8>)>;
+
+/// Files by exact path, each with its own `Content-Type` (pip reads the
+/// simple index only as HTML or its JSON types), on 127.0.0.1, one
+/// request per connection, until the process ends.
+pub struct StaticServer {
+    url: String,
+    files: Arc<Mutex<Files>>,
+}
+
+impl StaticServer {
+    /// Starts a server on a free port with no files.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let files: Arc<Mutex<Files>> = Arc::default();
+        let served = files.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let served = served.clone();
+                std::thread::spawn(move || answer(stream, &served));
+            }
+        });
+        Self { url, files }
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Serves `body` as `content_type` at `path`.
+    pub fn route(&self, path: &str, content_type: &'static str, body: Vec<u8>) {
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), (content_type, body));
+    }
+}
+
+fn answer(stream: TcpStream, files: &Mutex<Files>) {
+    let mut reader = BufReader::new(&stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" || h == "\n" {
+            break;
+        }
+    }
+    let found = files.lock().unwrap().get(&path).cloned();
+    let (status, content_type, body) = match found {
+        Some((t, b)) => ("200 OK", t, b),
+        None => ("404 Not Found", "text/plain", b"not found".to_vec()),
+    };
+    let mut out = &stream;
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = out.write_all(&body);
 }

@@ -409,9 +409,20 @@ mod pypi_install {
                 .ends_with("packages/pypi/gatehouse-test-py@1.0.0")
         );
         let req = fs::read_to_string(installed.path.join("requirements.txt")).unwrap();
+        // Every file hashed: the vetted wheel by its pinned hash, and the
+        // dependency pip resolved from the index.
         assert_eq!(
             req,
-            format!("gatehouse_test_py==1.0.0 --hash=sha256:{}\n", fx.sha256)
+            format!(
+                "gatehouse_test_py==1.0.0 --hash=sha256:{}\ngatehouse_test_pydep==1.0.0 --hash=sha256:{}\n",
+                fx.sha256, fx.dep_sha256
+            )
+        );
+        assert!(
+            installed
+                .path
+                .join("lib/gatehouse_test_pydep/__init__.py")
+                .is_file()
         );
         assert_eq!(installed.args[..3], ["-I", "-B", "-c"]);
         let mut child = Command::new(&installed.command)
