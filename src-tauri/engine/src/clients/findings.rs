@@ -375,7 +375,7 @@ pub(super) fn entry_findings(entry: &Entry) -> Vec<Finding> {
             severity: Severity::Medium,
             field: Some("args".into()),
             message: format!(
-                "`{runner} {spec}` is not pinned ({why}): each launch may run a different release; pin an exact version"
+                "`{runner} {spec}` is not pinned ({why}): each launch may run a different release; pin an exact version, or import it and let Gatehouse install one pinned release and launch it from its cache (`gatehouse server pin NAME`)"
             ),
         });
     }
