@@ -259,6 +259,7 @@ pub fn install(
     };
     let parent = dest.parent().expect("the cache path has a parent");
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    remove_stale(parent);
     let build = parent.join(format!(
         ".build-{}-{}",
         std::process::id(),
@@ -311,6 +312,39 @@ pub fn install(
         args: launch.args,
         env: launch.env,
     })
+}
+
+/// How old a build or set-aside folder must be before a later install
+/// removes it: older than any install still running.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes what installs that were killed left in `parent` (`.build-*`,
+/// `.old-*` and their files) once it is a day old. Best effort.
+fn remove_stale(parent: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".build-") || name.starts_with(".old-")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if stale {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
 }
 
 /// `name` found on `PATH`, as an absolute path: the launch does not depend

@@ -375,6 +375,28 @@ mod npm_install {
     }
 
     #[test]
+    fn what_a_killed_install_left_is_removed_by_a_later_one_once_stale() {
+        let (tmp, dir) = data();
+        let fx = NpmFixture::start(tmp.path());
+        let kind_dir = dir.root().join("packages/npm");
+        fs::create_dir_all(kind_dir.join(".build-1-1/node_modules")).unwrap();
+        fs::write(kind_dir.join(".build-1-1.manifest"), "").unwrap();
+        fs::create_dir_all(kind_dir.join(".build-2-2")).unwrap();
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+        for stale in [".build-1-1", ".build-1-1.manifest"] {
+            fs::File::open(kind_dir.join(stale))
+                .unwrap()
+                .set_modified(day_ago)
+                .unwrap();
+        }
+        install(&dir, &fx.spec(), &fx.sources(), |_| {}).unwrap();
+        assert!(!kind_dir.join(".build-1-1").exists());
+        assert!(!kind_dir.join(".build-1-1.manifest").exists());
+        // A recent one may be another install still running.
+        assert!(kind_dir.join(".build-2-2").exists());
+    }
+
+    #[test]
     fn a_reinstall_replaces_a_tampered_tree() {
         let (tmp, dir) = data();
         let fx = NpmFixture::start(tmp.path());
