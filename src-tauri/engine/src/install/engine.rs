@@ -301,10 +301,13 @@ pub struct PackageStatus {
     pub verified: bool,
     /// Why they do not, naming the first changed, added or removed file.
     pub problem: Option<String>,
+    /// When the files were last re-hashed (at a launch or on request) and
+    /// what that found.
+    pub last_check: Option<super::LastCheck>,
 }
 
 impl PackageStatus {
-    fn of(server: String, check: super::LaunchCheck) -> Self {
+    fn of(server: String, check: super::LaunchCheck, last_check: Option<super::LastCheck>) -> Self {
         let (pin, problem) = match check {
             super::LaunchCheck::NoPackage => (None, None),
             super::LaunchCheck::Verified(pin) => (Some(pin), None),
@@ -317,8 +320,53 @@ impl PackageStatus {
             tree_hash: pin.as_ref().map(|p| p.tree_hash.clone()),
             package: pin.map(|p| p.spec),
             problem,
+            last_check,
         }
     }
+}
+
+/// What a newer version of a server's pinned package would change, shown
+/// before the person re-vets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct UpdateCheck {
+    /// The pinned package.
+    pub current: PackageSpec,
+    /// The package registry's current version of it.
+    pub latest: PackageSpec,
+    /// Whether `latest` differs from what is pinned.
+    pub newer: bool,
+    /// What differs, one line each (version, checksum...).
+    pub changes: Vec<String>,
+}
+
+/// The differences between `current` and `latest`, one line each.
+fn changes(current: &PackageSpec, latest: &PackageSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    if current.version != latest.version {
+        out.push(format!(
+            "version: {} \u{2192} {}",
+            current.version, latest.version
+        ));
+    }
+    if current.checksum != latest.checksum {
+        let text = |c: &Checksum| match c {
+            Checksum::Integrity(v) | Checksum::Sha256(v) | Checksum::Digest(v) => v.clone(),
+        };
+        out.push(format!(
+            "checksum: {} \u{2192} {}",
+            text(&current.checksum),
+            text(&latest.checksum)
+        ));
+    }
+    if current.file_url != latest.file_url {
+        out.push(format!(
+            "download: {} \u{2192} {}",
+            current.file_url.as_deref().unwrap_or("(from the registry)"),
+            latest.file_url.as_deref().unwrap_or("(from the registry)")
+        ));
+    }
+    out
 }
 
 impl Engine {
@@ -335,7 +383,54 @@ impl Engine {
             None => super::LaunchCheck::NoPackage,
             Some(pin) => super::verify(&server, pin),
         };
-        Ok(PackageStatus::of(server, check))
+        let last = self.store().package_check_record(&server, &check)?;
+        Ok(PackageStatus::of(server, check, last))
+    }
+
+    /// `server`'s installed package as last checked, without re-hashing it;
+    /// none when it runs no installed package.
+    pub fn package_status(&self, server: String) -> Result<Option<PackageStatus>> {
+        let pin = {
+            let store = self.store();
+            store.server(&server)?;
+            store.package_pin(&server)?
+        };
+        Ok(pin.map(|pin| {
+            let last = pin.last_check.clone();
+            let check = match &last {
+                Some(super::LastCheck {
+                    ok: false, problem, ..
+                }) => super::LaunchCheck::Mismatch {
+                    pin,
+                    reason: problem.clone().unwrap_or_default(),
+                },
+                _ => super::LaunchCheck::Verified(pin),
+            };
+            let mut status = PackageStatus::of(server, check, last);
+            // Never checked: not known to be verified.
+            status.verified &= status.last_check.is_some();
+            status
+        }))
+    }
+
+    /// "Check for updates": the package registry's current version of
+    /// `server`'s pinned npm or PyPI package, and what it would change.
+    pub fn package_updates(&self, server: String) -> Result<UpdateCheck> {
+        let pin = {
+            let store = self.store();
+            store.server(&server)?;
+            store.package_pin(&server)?
+        }
+        .ok_or_else(|| Error::InvalidSpec(format!("'{server}' runs no installed package")))?;
+        let sources = self.package_sources()?;
+        let latest = resolve(&sources, pin.spec.kind, &pin.spec.identifier, None)?;
+        let changes = changes(&pin.spec, &latest);
+        Ok(UpdateCheck {
+            newer: !changes.is_empty(),
+            current: pin.spec,
+            latest,
+            changes,
+        })
     }
 
     /// "Pin this version" from the app: [`Engine::package_pin_unpinned`],

@@ -31,9 +31,9 @@ use ts_rs::TS;
 
 use crate::{DataDir, Error, Result};
 
-pub use engine::{PackageStatus, RunnerPackage, resolve, runner_package};
+pub use engine::{PackageStatus, RunnerPackage, UpdateCheck, resolve, runner_package};
 pub use fetch::{sha256_hex, sri_sha512};
-pub use pin::{LaunchCheck, PackagePin, mismatch_record, pin_key, verify};
+pub use pin::{LastCheck, LaunchCheck, PackagePin, mismatch_record, pin_key, verify};
 
 /// Where a package comes from, as the MCP Registry's `registryType` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]

@@ -21,6 +21,40 @@ pub struct PackagePin {
     /// The tree hash recorded at install (hex SHA-256).
     #[serde(skip)]
     pub tree_hash: String,
+    /// The last time the installed tree was re-hashed (at a launch or on
+    /// request) and what that found; none before the first check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<LastCheck>,
+}
+
+/// When a package's installed tree was last re-hashed against its pin, and
+/// the result, kept in the pin's definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct LastCheck {
+    /// When, in microseconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub at: i64,
+    /// Whether the tree matched its pin.
+    pub ok: bool,
+    /// Why it did not, naming the first changed, added or removed file.
+    pub problem: Option<String>,
+}
+
+impl LastCheck {
+    /// The result of `check`, now; none for a server without a package.
+    pub fn of(check: &LaunchCheck) -> Option<Self> {
+        let (ok, problem) = match check {
+            LaunchCheck::NoPackage => return None,
+            LaunchCheck::Verified(_) => (true, None),
+            LaunchCheck::Mismatch { reason, .. } => (false, Some(reason.clone())),
+        };
+        Some(Self {
+            at: now_micros(),
+            ok,
+            problem,
+        })
+    }
 }
 
 impl PackagePin {
@@ -70,6 +104,7 @@ impl Store {
             spec: spec.clone(),
             path: path.to_path_buf(),
             tree_hash: tree_hash.to_string(),
+            last_check: None,
         };
         let definition = serde_json::to_string(&pin).expect("a pin serializes");
         let tx = self.conn_mut().transaction()?;
@@ -118,11 +153,38 @@ impl Store {
     /// Re-hashes the tree of `server`'s installed package and compares it
     /// with its pin. Reading the pin failing is an error (the caller fails
     /// closed); a tree that cannot be hashed is a mismatch.
+    /// The time and result are recorded in the pin
+    /// ([`Store::package_check_record`]).
     pub fn package_check(&self, server: &str) -> Result<LaunchCheck> {
-        Ok(match self.package_pin(server)? {
+        let check = match self.package_pin(server)? {
             None => LaunchCheck::NoPackage,
             Some(pin) => verify(server, pin),
-        })
+        };
+        self.package_check_record(server, &check)?;
+        Ok(check)
+    }
+
+    /// Records the time and result of `check` in `server`'s package pin
+    /// (one `UPDATE` of its definition); returns what was recorded, none
+    /// for a server without a package.
+    pub fn package_check_record(
+        &self,
+        server: &str,
+        check: &LaunchCheck,
+    ) -> Result<Option<LastCheck>> {
+        let Some(last) = LastCheck::of(check) else {
+            return Ok(None);
+        };
+        self.conn().execute(
+            "UPDATE pins SET definition = json_set(definition, '$.last_check', json(?2))
+             WHERE kind = 'package'
+               AND server_id = (SELECT id FROM servers WHERE name = ?1)",
+            params![
+                server,
+                serde_json::to_string(&last).expect("a check serializes")
+            ],
+        )?;
+        Ok(Some(last))
     }
 }
 

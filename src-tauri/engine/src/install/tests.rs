@@ -194,6 +194,44 @@ fn a_tampered_install_is_a_mismatch_naming_the_file() {
 }
 
 #[test]
+fn every_check_records_its_time_and_result_in_the_pin() {
+    let (tmp, mut store) = store_with_server();
+    let path = pinned(tmp.path(), &mut store);
+    assert_eq!(store.package_pin("demo").unwrap().unwrap().last_check, None);
+
+    let before = crate::now_micros();
+    assert!(matches!(
+        store.package_check("demo").unwrap(),
+        LaunchCheck::Verified(_)
+    ));
+    let last = store
+        .package_pin("demo")
+        .unwrap()
+        .unwrap()
+        .last_check
+        .unwrap();
+    assert!(last.ok && last.problem.is_none(), "{last:?}");
+    assert!(last.at >= before);
+
+    fs::write(path.join("lib/deep/index.js"), b"console.log(3)\n").unwrap();
+    assert!(matches!(
+        store.package_check("demo").unwrap(),
+        LaunchCheck::Mismatch { .. }
+    ));
+    let pin = store.package_pin("demo").unwrap().unwrap();
+    let last = pin.last_check.unwrap();
+    assert!(!last.ok);
+    assert!(
+        last.problem
+            .unwrap()
+            .contains("lib/deep/index.js was changed"),
+        "the failure names the file"
+    );
+    // The rest of the pin is untouched.
+    assert_eq!((pin.spec, pin.path), (spec(), path));
+}
+
+#[test]
 fn a_tampered_manifest_cannot_hide_a_change() {
     let (tmp, mut store) = store_with_server();
     let path = pinned(tmp.path(), &mut store);
@@ -736,6 +774,53 @@ mod engine_ops {
             panic!("stdio");
         };
         assert_eq!(again, args);
+    }
+
+    #[test]
+    fn status_and_updates_of_a_pinned_npx_server() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fx = NpmFixture::start(tmp.path());
+        let engine = engine_with(
+            tmp.path(),
+            NPM_URL_SETTING,
+            fx.server.url(),
+            "npx",
+            &["-y", NPM_NAME],
+        );
+        assert_eq!(engine.package_status("srv".into()).unwrap(), None);
+        engine.package_pin("srv".into(), None).unwrap();
+        let status = engine.package_status("srv".into()).unwrap().unwrap();
+        assert_eq!(status.package, Some(fx.spec()));
+        let last = status.last_check.clone().expect("pinning verified the tree");
+        assert!(last.ok && status.verified, "{status:?}");
+
+        let same = engine.package_updates("srv".into()).unwrap();
+        assert!(!same.newer && same.changes.is_empty(), "{same:?}");
+
+        // The registry publishes 1.1.0.
+        let integrity = "sha512-bmV3ZXI=";
+        fx.server.route(
+            &format!("/{NPM_NAME}/latest"),
+            crate::registry::testing::Recorded::ok(
+                serde_json::json!({
+                    "name": NPM_NAME,
+                    "version": "1.1.0",
+                    "dist": { "integrity": integrity },
+                })
+                .to_string(),
+            ),
+        );
+        let update = engine.package_updates("srv".into()).unwrap();
+        assert!(update.newer);
+        assert_eq!(update.current, fx.spec());
+        assert_eq!(update.latest.version, "1.1.0");
+        assert!(
+            update
+                .changes
+                .iter()
+                .any(|c| c.contains("1.0.0 \u{2192} 1.1.0"))
+        );
+        assert!(update.changes.iter().any(|c| c.contains(integrity)));
     }
 
     #[test]

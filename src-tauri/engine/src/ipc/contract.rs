@@ -92,6 +92,12 @@ macro_rules! ipc_commands {
             /// Re-vets a server's installed package: downloads it again, checks it against its
             /// pinned checksum and replaces the installed files.
             package_reinstall(server: String) -> $crate::install::PackageStatus;
+            /// A server's installed package as last checked (at a launch or on request),
+            /// without re-hashing it; null when it runs no installed package.
+            package_status(server: String) -> Option<$crate::install::PackageStatus>;
+            /// "Check for updates": the package registry's current version of a server's
+            /// pinned package and what it would change (version, checksum).
+            package_updates(server: String) -> $crate::install::UpdateCheck;
         }
     };
 }

@@ -39,6 +39,7 @@ import type { Settings } from "./Settings";
 import type { Timeline } from "./Timeline";
 import type { ToolScan } from "./ToolScan";
 import type { Topic } from "./Topic";
+import type { UpdateCheck } from "./UpdateCheck";
 import type { VettingReport } from "./VettingReport";
 
 /** Every command the UI may invoke: its arguments and its result. */
@@ -119,6 +120,10 @@ export type Commands = {
   package_pin: { args: { server: string; version: string | null }; result: PackageStatus };
   /** Re-vets a server's installed package: downloads it again, checks it against its pinned checksum and replaces the installed files. */
   package_reinstall: { args: { server: string }; result: PackageStatus };
+  /** A server's installed package as last checked (at a launch or on request), without re-hashing it; null when it runs no installed package. */
+  package_status: { args: { server: string }; result: PackageStatus | null };
+  /** "Check for updates": the package registry's current version of a server's pinned package and what it would change (version, checksum). */
+  package_updates: { args: { server: string }; result: UpdateCheck };
   /** Asks where to save, then writes every record the filter matches as JSONL or CSV. Null if the person cancelled. */
   audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };
   /** Vets a registry server and installs the vetted package, pinned, as a server launching from Gatehouse's cache; `install_progress` events report each phase. Refuses a version that is not active unless `allow_deprecated`, and an unconfirmed ownership unless `confirm_mismatch`. */
