@@ -791,7 +791,10 @@ mod engine_ops {
         engine.package_pin("srv".into(), None).unwrap();
         let status = engine.package_status("srv".into()).unwrap().unwrap();
         assert_eq!(status.package, Some(fx.spec()));
-        let last = status.last_check.clone().expect("pinning verified the tree");
+        let last = status
+            .last_check
+            .clone()
+            .expect("pinning verified the tree");
         assert!(last.ok && status.verified, "{status:?}");
 
         let same = engine.package_updates("srv".into()).unwrap();
