@@ -506,6 +506,19 @@ pub enum RegistryCommand {
     Show {
         /// NAME or NAME@VERSION (the latest when no version is given).
         name: String,
+        /// Also dry-start it: install the vetted package into the cache,
+        /// launch it unregistered and without secrets, list its tools and
+        /// print them with the scanner's findings.
+        #[arg(long)]
+        dry_start: bool,
+        /// How long the dry start may take, in seconds.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            default_value_t = 20,
+            requires = "dry_start"
+        )]
+        timeout: u64,
     },
     /// Vet and install a server from the registry: the vetted package is
     /// downloaded, checked against its checksum, installed into Gatehouse's

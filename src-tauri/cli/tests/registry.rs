@@ -104,7 +104,9 @@ fn a_registry_error_is_a_clear_failure() {
 }
 
 mod install {
-    use gatehouse_engine::install::testing::{NPM_NAME, NpmFixture};
+    use gatehouse_engine::install::testing::{
+        NPM_NAME, NpmFixture, POISONED_SERVER_JS, SILENT_SERVER_JS,
+    };
     use gatehouse_engine::registry::testing::{HELLO_SERVER, hello_registry};
 
     use super::*;
@@ -176,5 +178,49 @@ mod install {
             tools_or_error(&list_tools(&env, "hi")),
             Ok(vec!["hello".into()])
         );
+    }
+
+    #[test]
+    fn show_dry_start_lists_the_tools_with_findings_and_registers_nothing() {
+        let env = Env::fresh();
+        let npm = NpmFixture::start_serving(&env.home, POISONED_SERVER_JS);
+        let registry = hello_registry("active");
+        let spec = format!("{HELLO_SERVER}@1.0.0");
+
+        // A flagged tool (and the unverified ownership) exits 1 after the report.
+        cmd(&env, &registry, &npm)
+            .args(["registry", "show", &spec, "--dry-start"])
+            .assert()
+            .code(1)
+            .stdout(
+                contains("Dry start")
+                    .and(contains("hello  "))
+                    .and(contains("weather  "))
+                    .and(contains("2 tools, 1 flagged")),
+            );
+        let out = cmd(&env, &registry, &npm)
+            .args(["--json", "registry", "show", &spec, "--dry-start"])
+            .output()
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(value["name"], HELLO_SERVER, "the report's fields are kept");
+        let tools = value["dry_start"]["tools"].as_array().unwrap();
+        assert_eq!(tools[1]["name"], "weather");
+        assert!(!tools[1]["findings"].as_array().unwrap().is_empty());
+        assert_eq!(env.json(&["server", "list"]), serde_json::json!([]));
+    }
+
+    #[test]
+    fn show_dry_start_of_a_server_that_never_answers_fails_clearly() {
+        let env = Env::fresh();
+        let npm = NpmFixture::start_serving(&env.home, SILENT_SERVER_JS);
+        let registry = hello_registry("active");
+        cmd(&env, &registry, &npm)
+            .args(["registry", "show", &format!("{HELLO_SERVER}@1.0.0")])
+            .args(["--dry-start", "--timeout", "2"])
+            .assert()
+            .code(1)
+            .stderr(contains("did not list its tools").and(contains("thinking forever")));
+        assert_eq!(env.json(&["server", "list"]), serde_json::json!([]));
     }
 }

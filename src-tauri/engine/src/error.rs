@@ -84,6 +84,17 @@ pub enum Error {
     #[error("{0}")]
     OwnershipUnverified(String),
 
+    /// A server launched to list its tools (a dry start) could not be
+    /// started, exited, or answered something that is not MCP; the message
+    /// ends with its stderr.
+    #[error("{0}")]
+    StartFailed(String),
+
+    /// A server launched to list its tools did not list them in time; the
+    /// message ends with its stderr.
+    #[error("{0}")]
+    StartTimedOut(String),
+
     /// A secret a server needs is not in the keychain.
     #[error(
         "secret {key} of server '{server}' is not in the OS keychain; set it with `gatehouse secret set {server} {key}`"
@@ -114,6 +125,8 @@ impl Error {
             Error::Registry(_) => "registry",
             Error::VersionNotActive(_) => "version_not_active",
             Error::OwnershipUnverified(_) => "ownership_unverified",
+            Error::StartFailed(_) => "start_failed",
+            Error::StartTimedOut(_) => "start_timed_out",
         }
     }
 

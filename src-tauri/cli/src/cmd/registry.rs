@@ -3,19 +3,25 @@
 //!
 //! `show` exits 0 when the version is installable as it stands (status
 //! active, and a package whose ownership checks out with an exact version
-//! and a checksum), 1 otherwise, after printing the report.
+//! and a checksum), 1 otherwise, after printing the report. With
+//! `--dry-start` it then launches the vetted package unregistered, prints
+//! its tools with the scanner's findings (`--json`: the report's fields
+//! and `dry_start`), and exits 1 also when a tool is flagged.
 //!
 //! `install` takes the values of `--secret KEY` from a prompt without echo
 //! at a terminal, or as `KEY=VALUE` lines on stdin otherwise; they go to
 //! the OS keychain and nowhere else.
 
 use std::io::{IsTerminal, Read};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use gatehouse_engine::registry::{
-    InstallOptions, InstallPhase, PackageReport, RegistryEntry, Status, VetOutcome, VettingReport,
-    block_on, split_name_version,
+    DryStart, InstallOptions, InstallPhase, PackageReport, RegistryEntry, Status, VetOutcome,
+    VettingReport, block_on, split_name_version,
 };
+
+use gatehouse_engine::scan::flagged;
 
 use crate::cli::RegistryCommand;
 use crate::output;
@@ -29,7 +35,11 @@ pub fn run(cmd: RegistryCommand, json: bool) -> anyhow::Result<()> {
             query,
             all_versions,
         } => search(&query, all_versions, json),
-        RegistryCommand::Show { name } => show(&name, json),
+        RegistryCommand::Show {
+            name,
+            dry_start,
+            timeout,
+        } => show(&name, dry_start.then(|| Duration::from_secs(timeout)), json),
         RegistryCommand::Install {
             name,
             local_name,
@@ -81,20 +91,51 @@ fn row(e: &RegistryEntry) -> Vec<String> {
     ]
 }
 
-fn show(spec: &str, json: bool) -> anyhow::Result<()> {
+fn show(spec: &str, dry_start: Option<Duration>, json: bool) -> anyhow::Result<()> {
     let (name, version) = split_name_version(spec);
     let engine = super::engine()?;
     let report = engine.registry_vet(name.to_string(), version.map(String::from))?;
-    if json {
-        output::json(&report)?;
-    } else {
-        print_report(&report);
+    let mut clean = report.installable() && report.packages.iter().any(PackageReport::clean);
+    match dry_start {
+        None if json => output::json(&report)?,
+        None => print_report(&report),
+        Some(timeout) => {
+            if !json {
+                print_report(&report);
+                println!("\nDry start (not registered, no secrets):");
+            }
+            // The exact version the report vetted, not a newer `latest`.
+            let dry = engine.registry_dry_start_within(
+                report.name.clone(),
+                Some(report.version.clone()),
+                timeout,
+            )?;
+            if json {
+                let mut value = serde_json::to_value(&report)?;
+                value["dry_start"] = serde_json::to_value(&dry)?;
+                output::json(&value)?;
+            } else {
+                print_dry_start(&report, &dry);
+            }
+            clean &= !dry.tools.iter().any(|t| flagged(&t.findings))
+                && !flagged(&dry.instruction_findings);
+        }
     }
-    let clean = report.installable() && report.packages.iter().any(PackageReport::clean);
     if !clean {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// The dry start's tools and instructions with their findings, as `gatehouse
+/// scan` prints them.
+fn print_dry_start(report: &VettingReport, dry: &DryStart) {
+    let what = format!("{} {}", report.name, report.version);
+    super::scan::print_scans(&dry.tools, None, &what);
+    if !dry.instruction_findings.is_empty() {
+        println!("instructions:");
+        super::scan::print_findings(&dry.instruction_findings);
+    }
 }
 
 fn install(spec: &str, options: InstallOptions, json: bool) -> anyhow::Result<()> {

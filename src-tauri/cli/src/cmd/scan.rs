@@ -89,7 +89,19 @@ fn definition<'a>(sources: Option<&'a Value>, name: &str) -> Option<&'a Value> {
 }
 
 fn print_human(scans: &[ToolScan], sources: Option<&Value>, args: &ScanArgs) {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let what = match (&args.file, &args.name) {
+        (Some(file), _) => file.display().to_string(),
+        (None, Some(name)) => name.clone(),
+        _ => String::new(),
+    };
+    print_scans(scans, sources, &what);
+}
+
+/// Each tool with its risk and findings, then a summary line naming
+/// `what` was scanned. `sources` (the tool definitions) lets a finding be
+/// shown inside its field.
+pub(crate) fn print_scans(scans: &[ToolScan], sources: Option<&Value>, what: &str) {
+    let color = use_color();
     let flagged_count = scans.iter().filter(|s| flagged(&s.findings)).count();
     for scan in scans {
         if scan.findings.is_empty() {
@@ -108,16 +120,23 @@ fn print_human(scans: &[ToolScan], sources: Option<&Value>, args: &ScanArgs) {
             print_finding(f, tool, color);
         }
     }
-    let what = match (&args.file, &args.name) {
-        (Some(file), _) => file.display().to_string(),
-        (None, Some(name)) => name.clone(),
-        _ => String::new(),
-    };
     println!(
         "\n{what}: {} tool{}, {flagged_count} flagged",
         scans.len(),
         if scans.len() == 1 { "" } else { "s" }
     );
+}
+
+/// Findings outside any tool (a server's instructions), as spans alone.
+pub(crate) fn print_findings(findings: &[Finding]) {
+    let color = use_color();
+    for f in findings {
+        print_finding(f, None, color);
+    }
+}
+
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// One finding: rule, severity and reason, then the line of its field that

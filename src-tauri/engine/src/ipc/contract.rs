@@ -84,6 +84,9 @@ macro_rules! ipc_commands {
             registry_versions(name: String) -> Vec<$crate::registry::RegistryEntry>;
             /// The vetting report of one version of a registry server (null: the latest).
             registry_vet(name: String, version: Option<String>) -> $crate::registry::VettingReport;
+            /// Dry start: installs the vetted package into the cache, launches it unregistered
+            /// and without secrets, lists its tools, stops it; the tools with the scanner's findings.
+            registry_dry_start(name: String, version: Option<String>) -> $crate::registry::DryStart;
             /// Re-hashes a server's installed package against its pin, as every launch does.
             package_verify(server: String) -> $crate::install::PackageStatus;
             /// "Pin this version": installs the exact version (null: the registry's current

@@ -195,7 +195,7 @@ impl Engine {
 
 /// Refuses a version the registry does not list as active, unless the
 /// person allowed a deprecated one; a deleted version never installs.
-fn check_status(report: &VettingReport, allow_deprecated: bool) -> Result<()> {
+pub(super) fn check_status(report: &VettingReport, allow_deprecated: bool) -> Result<()> {
     let why = report
         .status_message
         .as_deref()
@@ -219,7 +219,7 @@ fn check_status(report: &VettingReport, allow_deprecated: bool) -> Result<()> {
 
 /// The first package Gatehouse can install: a vetted spec (exact version,
 /// checksum found) of a kind the installer knows, run over stdio.
-fn choose_package(report: &VettingReport) -> Result<&PackageReport> {
+pub(super) fn choose_package(report: &VettingReport) -> Result<&PackageReport> {
     let installable = |p: &&PackageReport| {
         p.spec
             .as_ref()
@@ -348,7 +348,7 @@ fn environment(
 /// The package arguments with a fixed value or default, in order; a
 /// required one without either is an error (Gatehouse does not ask for
 /// arguments yet).
-fn fixed_arguments(arguments: &[Argument]) -> Result<Vec<String>> {
+pub(super) fn fixed_arguments(arguments: &[Argument]) -> Result<Vec<String>> {
     let mut args = Vec::new();
     for arg in arguments {
         let value = arg

@@ -12,17 +12,22 @@
 //! - `install.rs`: [`Engine::registry_install`]: vet, refuse what the person
 //!   did not agree to, install the vetted package, register, pin, store
 //!   secrets.
+//! - `dry_start.rs`: [`Engine::registry_dry_start`]: install the vetted
+//!   package into the cache, launch it unregistered, list and scan its tools.
 //!
 //! The registry and package registries are asked over the network only
 //! when a person searches or vets; every failure is an error naming the
 //! URL, never a silent fallback.
 
 mod client;
+mod dry_start;
 mod install;
 mod model;
 pub mod testing;
 mod vet;
 
+#[cfg(test)]
+mod dry_start_tests;
 #[cfg(test)]
 mod install_tests;
 #[cfg(test)]
@@ -32,6 +37,7 @@ pub use client::{
     DEFAULT_NPM_URL, DEFAULT_PYPI_URL, DEFAULT_REGISTRY_URL, NPM_URL_SETTING, OCI_URL_SETTING,
     PYPI_URL_SETTING, REGISTRY_URL_SETTING, RegistryClient, RegistryConfig, block_on,
 };
+pub use dry_start::{DRY_START_TIMEOUT, DryStart};
 pub use install::{
     InstallOptions, InstallPhase, InstallProgress, RegistryInstalled, default_local_name,
 };

@@ -19,6 +19,7 @@ import type { ChangeKind } from "./ChangeKind";
 import type { Client } from "./Client";
 import type { ClientChange } from "./ClientChange";
 import type { ClientSummary } from "./ClientSummary";
+import type { DryStart } from "./DryStart";
 import type { ExportFormat } from "./ExportFormat";
 import type { Imported } from "./Imported";
 import type { InstallOptions } from "./InstallOptions";
@@ -114,6 +115,8 @@ export type Commands = {
   registry_versions: { args: { name: string }; result: Array<RegistryEntry> };
   /** The vetting report of one version of a registry server (null: the latest). */
   registry_vet: { args: { name: string; version: string | null }; result: VettingReport };
+  /** Dry start: installs the vetted package into the cache, launches it unregistered and without secrets, lists its tools, stops it; the tools with the scanner's findings. */
+  registry_dry_start: { args: { name: string; version: string | null }; result: DryStart };
   /** Re-hashes a server's installed package against its pin, as every launch does. */
   package_verify: { args: { server: string }; result: PackageStatus };
   /** "Pin this version": installs the exact version (null: the registry's current one) of the package a server runs through npx/uvx and launches it from the cache. */
