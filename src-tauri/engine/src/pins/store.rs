@@ -175,21 +175,13 @@ impl Store {
     pub fn pin_set(&self, server: &str) -> Result<PinSet> {
         let (mode, _) = self.pin_mode(server)?;
         let mut set = PinSet::empty(mode);
-        let mut stmt = self.conn().prepare_cached(
+        let pinned = self.four_texts(
             "SELECT p.kind, p.key, p.hash, p.definition FROM pins p
              JOIN servers s ON s.id = p.server_id
              WHERE s.name = ?1 AND p.kind IN ('tool', 'instructions')",
+            server,
         )?;
-        let rows = stmt.query_map([server], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (kind, key, hash, definition) = row?;
+        for (kind, key, hash, definition) in pinned {
             // A hash that does not parse matches nothing: the tool is
             // quarantined (fail closed).
             let hash = parse_hex(&hash).unwrap_or([0xff; 32]);
@@ -200,20 +192,12 @@ impl Store {
                 PinKind::Instructions => set.instructions = Some((hash, definition)),
             }
         }
-        let mut stmt = self.conn().prepare_cached(
+        let reviews = self.four_texts(
             "SELECT r.kind, r.key, r.hash, r.state FROM pin_reviews r
              JOIN servers s ON s.id = r.server_id WHERE s.name = ?1",
+            server,
         )?;
-        let rows = stmt.query_map([server], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (kind, key, hash, state) = row?;
+        for (kind, key, hash, state) in reviews {
             let review = Review {
                 hash: parse_hex(&hash).unwrap_or([0xff; 32]),
                 rejected: state == "rejected",
@@ -226,6 +210,17 @@ impl Store {
             }
         }
         Ok(set)
+    }
+
+    /// The rows of a query for `server` that selects four text columns.
+    fn four_texts(&self, sql: &str, server: &str) -> Result<Vec<(String, String, String, String)>> {
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt
+            .query_map([server], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 
     /// Records what a proxy found, in one transaction: first-use
