@@ -93,3 +93,29 @@ mod tests {
         assert_eq!(value.expose(), "canary-3b1f");
     }
 }
+
+/// Secrets held in memory only: for tests, where the keychain is not what
+/// is under test, and for anything that must not touch the keychain.
+#[derive(Debug, Default)]
+pub struct MemorySecrets(
+    std::sync::Mutex<std::collections::HashMap<(String, String), SecretValue>>,
+);
+
+impl SecretStore for MemorySecrets {
+    fn set(&self, server: &str, key: &str, value: &SecretValue) -> Result<()> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert((server.into(), key.into()), value.clone());
+        Ok(())
+    }
+
+    fn get(&self, server: &str, key: &str) -> Result<Option<SecretValue>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(map.get(&(server.into(), key.into())).cloned())
+    }
+
+    fn delete(&self, server: &str, key: &str) -> Result<()> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&(server.into(), key.into()));
+        Ok(())
+    }
+}

@@ -25,6 +25,7 @@ mod framing;
 mod message;
 mod pins;
 mod relay;
+mod session;
 mod upstream;
 mod watch;
 
@@ -40,6 +41,7 @@ pub use message::{
     scan_id,
 };
 pub use relay::Upstream;
+pub use session::{Session, SessionOptions, UpstreamReader, UpstreamWriter};
 pub use upstream::{Launch, LaunchError, launch, launch_verified, log_path};
 pub use watch::spawn_policy_watcher;
 
@@ -80,6 +82,10 @@ pub struct ProxyConfig {
     /// of this length with the whole result's SHA-256 (the store's
     /// `audit.preview_bytes`).
     pub result_preview_bytes: usize,
+    /// Who the client is, when the transport knows (the gateway's
+    /// per-client token): recorded instead of the client's own
+    /// `clientInfo.name`, which any client may set as it likes.
+    pub client: Option<Arc<str>>,
 }
 
 /// How a proxy asks the person.
@@ -105,6 +111,7 @@ impl ProxyConfig {
             database: None,
             result_preview_bytes: crate::audit::DEFAULT_PREVIEW_BYTES,
             approvals: None,
+            client: None,
         }
     }
 }
@@ -184,11 +191,15 @@ impl Call {
 impl Proxy {
     /// A proxy deciding with `policy` and recording to `audit`.
     pub fn new(cfg: ProxyConfig, policy: Arc<ArcSwap<PolicyState>>, audit: AuditLog) -> Arc<Self> {
+        let client = cfg.client.clone();
         Arc::new(Self {
             cfg,
             policy,
+            state: Mutex::new(State {
+                client,
+                ..State::default()
+            }),
             audit,
-            state: Mutex::new(State::default()),
         })
     }
 

@@ -18,7 +18,9 @@ use crate::{ChangeWatcher, Store, Topic};
 /// change may take to reach a running proxy.
 const TICK: Duration = Duration::from_millis(200);
 
-/// Starts the watcher thread for `server`.
+/// Starts the watcher thread for `server`. It stops once the proxy has
+/// dropped both `policy` and `changed`: the gateway opens and closes many
+/// sessions in one process.
 pub fn spawn_policy_watcher(
     database: PathBuf,
     server: String,
@@ -28,9 +30,16 @@ pub fn spawn_policy_watcher(
     std::thread::Builder::new()
         .name("policy-watch".into())
         .spawn(move || {
+            // Weak: the thread must not keep a finished proxy's state alive.
+            let (policy_ref, changed_ref) = (Arc::downgrade(&policy), Arc::downgrade(&changed));
+            drop((policy, changed));
             let mut watcher = None;
             loop {
                 std::thread::sleep(TICK);
+                let (Some(policy), Some(changed)) = (policy_ref.upgrade(), changed_ref.upgrade())
+                else {
+                    return;
+                };
                 let changes = match watcher.as_mut() {
                     None => ChangeWatcher::open(&database).map(|w| {
                         watcher = Some(w);
