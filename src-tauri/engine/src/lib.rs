@@ -13,6 +13,7 @@ pub mod audit;
 pub mod clients;
 mod engine;
 mod error;
+pub mod gateway;
 pub mod install;
 pub mod ipc;
 mod paths;

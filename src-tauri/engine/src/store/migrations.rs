@@ -451,4 +451,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
             VALUES (new.id, new.arguments, new.reason, new.rpc_error, new.result);
     END;
     "#,
+    // 12: the local HTTP gateway's per-client bearer tokens, stored as
+    // their SHA-256 (the tokens are in the keychain), and the 'gateway'
+    // topic running gateways watch; the SQL lives with the code that reads
+    // it (`gateway::MIGRATION`).
+    crate::gateway::MIGRATION,
 ];
