@@ -124,6 +124,10 @@ pub struct ServerAddArgs {
     /// A static request header for a remote server (repeatable).
     #[arg(long = "header", value_name = "NAME:VALUE", value_parser = parse_header, requires = "url")]
     pub headers: Vec<(String, String)>,
+    /// A request header of a remote server whose value lives in the
+    /// keychain (repeatable); set it with `gatehouse secret set NAME HEADER`.
+    #[arg(long = "secret-header", value_name = "HEADER", requires = "url")]
+    pub secret_headers: Vec<String>,
     /// Show none of its tools until you approve them (`gatehouse pins
     /// approve NAME --all`), instead of trusting its first tool list.
     #[arg(long)]

@@ -99,12 +99,16 @@ impl Engine {
     }
 
     /// Stores a secret value for `server` in the keychain and records `key`
-    /// as one of its secret variables (moving it out of plain env if needed).
+    /// as one of its secrets (moving it out of the plain environment or
+    /// headers if needed): an environment variable of a stdio server, a
+    /// request header of a remote one.
     pub fn secret_set(&self, server: &str, key: &str, value: &SecretValue) -> Result<()> {
-        crate::validate_env_key(key)?;
-        // Check the server exists and is stdio before touching the keychain.
+        // Check the server and the key before touching the keychain.
         let mut store = self.store();
-        store.server(server)?;
+        match store.server(server)?.transport {
+            crate::Transport::Stdio { .. } => crate::validate_env_key(key)?,
+            crate::Transport::Http { .. } => crate::servers::validate_header_name(key)?,
+        }
         self.secrets.set(server, key, value)?;
         store.declare_secret(server, key)?;
         Ok(())

@@ -38,6 +38,10 @@ pub enum Transport {
         /// Static request headers.
         #[serde(default)]
         headers: BTreeMap<String, String>,
+        /// Names of request headers whose values live in the keychain
+        /// (an API key, a bearer token), added to every request.
+        #[serde(default)]
+        secrets: Vec<String>,
     },
 }
 
@@ -56,11 +60,11 @@ impl Transport {
         }
     }
 
-    /// The names of secret variables (empty for HTTP servers).
+    /// The names of the values kept in the keychain: environment
+    /// variables of a stdio server, headers of a remote one.
     pub fn secret_names(&self) -> &[String] {
         match self {
-            Transport::Stdio { secrets, .. } => secrets,
-            Transport::Http { .. } => &[],
+            Transport::Stdio { secrets, .. } | Transport::Http { secrets, .. } => secrets,
         }
     }
 }
@@ -118,6 +122,21 @@ pub fn validate_env_key(key: &str) -> Result<()> {
     }
 }
 
+/// Checks that `name` is an HTTP header name (RFC 9110 `token`).
+pub fn validate_header_name(name: &str) -> Result<()> {
+    let token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if token {
+        Ok(())
+    } else {
+        Err(Error::InvalidSpec(format!(
+            "{name:?} is not a valid HTTP header name"
+        )))
+    }
+}
+
 impl NewServer {
     /// Checks the whole description, so nothing half-valid is stored.
     pub fn validate(&self) -> Result<()> {
@@ -149,7 +168,11 @@ impl NewServer {
                     }
                 }
             }
-            Transport::Http { url, headers } => {
+            Transport::Http {
+                url,
+                headers,
+                secrets,
+            } => {
                 let rest = url
                     .strip_prefix("https://")
                     .or_else(|| url.strip_prefix("http://"));
@@ -158,14 +181,20 @@ impl NewServer {
                         "{url:?} is not an http:// or https:// URL"
                     )));
                 }
-                for name in headers.keys() {
-                    let token = !name.is_empty()
-                        && name
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-                    if !token {
+                for name in headers.keys().chain(secrets) {
+                    validate_header_name(name)?;
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for name in secrets {
+                    let lower = name.to_ascii_lowercase();
+                    if headers.keys().any(|h| h.eq_ignore_ascii_case(name)) {
                         return Err(Error::InvalidSpec(format!(
-                            "{name:?} is not a valid HTTP header name"
+                            "header {name} is given both with a plain value and as a secret; keep only the secret"
+                        )));
+                    }
+                    if !seen.insert(lower) {
+                        return Err(Error::InvalidSpec(format!(
+                            "secret header {name} is listed twice"
                         )));
                     }
                 }
@@ -198,12 +227,16 @@ impl Store {
                 None,
                 "{}".to_string(),
             ),
-            Transport::Http { url, headers } => (
+            Transport::Http {
+                url,
+                headers,
+                secrets,
+            } => (
                 "http",
                 None,
                 "[]".to_string(),
                 "{}".to_string(),
-                "[]".to_string(),
+                json(secrets),
                 Some(url.as_str()),
                 json(headers),
             ),
@@ -262,30 +295,40 @@ impl Store {
         Ok(server)
     }
 
-    /// Records `key` as a secret variable of a stdio server, moving it out of
-    /// the plain environment if it was there. Returns whether anything changed.
+    /// Records `key` as a secret of a server: an environment variable of a
+    /// stdio server, a request header of a remote one. A plain value of the
+    /// same name is removed (the keychain holds it from now on). Returns
+    /// whether anything changed.
     pub fn declare_secret(&mut self, name: &str, key: &str) -> Result<bool> {
-        validate_env_key(key)?;
         let server = self.server(name)?;
-        let Transport::Stdio {
-            mut env,
-            mut secrets,
-            ..
-        } = server.transport
-        else {
-            return Err(Error::InvalidSpec(format!(
-                "'{name}' is a remote server; its secrets are headers, not environment variables"
-            )));
+        let (plain_column, plain, mut secrets, was_plain) = match server.transport {
+            Transport::Stdio {
+                mut env, secrets, ..
+            } => {
+                validate_env_key(key)?;
+                let was_plain = env.remove(key).is_some();
+                ("env", json(&env), secrets, was_plain)
+            }
+            Transport::Http {
+                mut headers,
+                secrets,
+                ..
+            } => {
+                validate_header_name(key)?;
+                let before = headers.len();
+                headers.retain(|h, _| !h.eq_ignore_ascii_case(key));
+                let was_plain = headers.len() != before;
+                ("headers", json(&headers), secrets, was_plain)
+            }
         };
-        let was_plain = env.remove(key).is_some();
-        let is_new = !secrets.iter().any(|s| s == key);
+        let is_new = !secrets.iter().any(|s| s.eq_ignore_ascii_case(key));
         if is_new {
             secrets.push(key.to_string());
         }
         if was_plain || is_new {
             self.conn().execute(
-                "UPDATE servers SET env = ?2, secrets = ?3 WHERE name = ?1",
-                params![name, json(&env), json(&secrets)],
+                &format!("UPDATE servers SET {plain_column} = ?2, secrets = ?3 WHERE name = ?1"),
+                params![name, plain, json(&secrets)],
             )?;
         }
         Ok(was_plain || is_new)
@@ -304,6 +347,7 @@ fn server_from_row(row: &Row<'_>) -> rusqlite::Result<Server> {
         Transport::Http {
             url: row.get(6)?,
             headers: parse(row, 7)?,
+            secrets: parse(row, 5)?,
         }
     } else {
         Transport::Stdio {
@@ -359,6 +403,7 @@ mod tests {
                 transport: Transport::Http {
                     url: "https://example.com/mcp".into(),
                     headers: BTreeMap::from([("X-Team".into(), "blue".into())]),
+                    secrets: vec!["X-Api-Key".into()],
                 },
             })
             .unwrap();
@@ -425,6 +470,7 @@ mod tests {
                 transport: Transport::Http {
                     url: url.into(),
                     headers: BTreeMap::new(),
+                    secrets: Vec::new(),
                 },
             };
             assert_eq!(
@@ -450,6 +496,36 @@ mod tests {
         };
         assert!(env.is_empty());
         assert_eq!(secrets, vec!["API_KEY", "LOG_LEVEL"]);
+    }
+
+    #[test]
+    fn a_remote_servers_secrets_are_headers() {
+        let (_tmp, mut store) = store();
+        store
+            .add_server(&NewServer {
+                name: "far".into(),
+                transport: Transport::Http {
+                    url: "https://example.com/mcp".into(),
+                    headers: BTreeMap::from([
+                        ("Authorization".into(), "Bearer plain".into()),
+                        ("X-Team".into(), "blue".into()),
+                    ]),
+                    secrets: Vec::new(),
+                },
+            })
+            .unwrap();
+        assert!(store.declare_secret("far", "authorization").unwrap());
+        assert!(!store.declare_secret("far", "Authorization").unwrap());
+        let Transport::Http {
+            headers, secrets, ..
+        } = store.server("far").unwrap().transport
+        else {
+            unreachable!()
+        };
+        assert_eq!(headers.keys().collect::<Vec<_>>(), ["X-Team"]);
+        assert_eq!(secrets, ["authorization"]);
+        let e = store.declare_secret("far", "bad header").unwrap_err();
+        assert_eq!(e.code(), "invalid_spec");
     }
 
     #[test]

@@ -76,6 +76,7 @@ fn new_server(args: ServerAddArgs) -> NewServer {
         (Some(url), None) => Transport::Http {
             url,
             headers: args.headers.into_iter().collect(),
+            secrets: args.secret_headers,
         },
         (None, Some((command, rest))) => Transport::Stdio {
             command: command.clone(),

@@ -194,6 +194,7 @@ fn import_group(engine: &Engine, registered: &[Server], group: &Group) -> Import
             Transport::Http {
                 url: url.clone(),
                 headers: first.headers.clone(),
+                secrets: Vec::new(),
             }
         }
         (None, None) => {

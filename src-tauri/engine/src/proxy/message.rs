@@ -241,6 +241,9 @@ pub struct RequestParams<'a> {
     /// `tools/call`: the tool.
     #[serde(borrow, default)]
     pub name: Option<Cow<'a, str>>,
+    /// `resources/read`, `resources/subscribe`: the resource.
+    #[serde(borrow, default)]
+    pub uri: Option<Cow<'a, str>>,
     /// `tools/call`: its arguments.
     #[serde(borrow, default)]
     pub arguments: Option<&'a RawValue>,

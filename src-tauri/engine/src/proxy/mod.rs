@@ -22,7 +22,7 @@ mod admission;
 mod answers;
 mod asking;
 mod framing;
-mod message;
+pub(crate) mod message;
 mod pins;
 mod relay;
 mod session;

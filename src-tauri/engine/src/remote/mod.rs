@@ -1,14 +1,60 @@
 //! Remote MCP servers: the bridge between the proxy's newline-delimited
 //! pipes and a server reached over HTTP.
+//!
+//! The proxy ([`crate::proxy::Session`]) treats a remote server like a
+//! child process: it writes the client's messages as lines and reads the
+//! server's as lines. [`connect`] gives it those two pipes and runs the
+//! bridge behind them, which speaks, as the server understands it:
+//!
+//! - Streamable HTTP of the 2025-03-26 to 2025-11-25 revisions: a POST per
+//!   message, answered with JSON or an SSE stream; `Mcp-Session-Id` from
+//!   `initialize`; `MCP-Protocol-Version`; a GET stream for what the server
+//!   sends on its own; resumption with `Last-Event-ID` when a stream breaks;
+//!   a fresh `initialize` when the session expired (404); DELETE at the end.
+//! - The stateless 2026-07-28 revision, when the client speaks it: no
+//!   session; `Mcp-Method` and `Mcp-Name` mirrored into headers;
+//!   `subscriptions/listen` as a long stream; and, when an older server
+//!   answers 400 without a modern error, an `initialize` of its own before
+//!   the request is sent again.
+//! - The HTTP+SSE transport of 2024-11-05, for servers that answer the
+//!   first POST with 400, 404 or 405 and a GET with an `endpoint` event.
+//!
+//! Whatever fails is answered to the client as a JSON-RPC error naming the
+//! server, the URL and the reason: an unreachable server, an HTTP error, a
+//! stream that broke and could not be resumed, a timeout.
 
 pub mod auth;
+mod bridge;
+mod headers;
+mod legacy;
+pub mod sse;
 
-use std::sync::Arc;
+#[cfg(test)]
+mod tests;
 
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::DuplexStream;
 use tokio::task::JoinHandle;
 
-use crate::{DataDir, Error, Result, SecretStore, SecretValue, Server};
+use crate::{DataDir, Error, Result, SecretStore, SecretValue, Server, Transport};
+
+pub use auth::{Authorizer, NoAuth};
+
+/// How long a request may wait for its answer unless the store's
+/// `remote.timeout_secs` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The setting holding the timeout, in seconds.
+pub const TIMEOUT_SETTING: &str = "remote.timeout_secs";
+
+/// How long connecting to the server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest message accepted from the server.
+const MAX_MESSAGE_BYTES: usize = crate::proxy::DEFAULT_MAX_MESSAGE_BYTES;
 
 /// A running bridge: the proxy reads the server's messages from `reader`
 /// and writes the client's to `writer`, one JSON-RPC message per line.
@@ -17,21 +63,167 @@ pub struct Link {
     pub reader: DuplexStream,
     /// The client's messages, as lines.
     pub writer: DuplexStream,
-    /// Secret values sent to the server (header values, tokens): redacted
-    /// from the audit log.
+    /// Secret values sent to the server (header values): redacted from the
+    /// audit log.
     pub secrets: Vec<SecretValue>,
     /// The bridge; it ends once `writer` is closed and its session ended.
     pub task: JoinHandle<()>,
 }
 
-/// Starts the bridge to the remote server `server`.
-pub async fn connect(
+/// How a bridge behaves beyond the server's own settings.
+#[derive(Clone)]
+pub struct Options {
+    /// How long a request waits for its answer (`subscriptions/listen`
+    /// streams excepted).
+    pub timeout: Duration,
+    /// Where the `Authorization` header comes from when the server's
+    /// headers do not set one.
+    pub authorizer: Arc<dyn Authorizer>,
+}
+
+impl Options {
+    /// The store's settings for a bridge to `server`.
+    pub fn for_server(dir: &DataDir, server: &Server, secrets: Arc<dyn SecretStore>) -> Self {
+        let timeout = crate::Store::open(dir)
+            .ok()
+            .and_then(|store| store.setting(TIMEOUT_SETTING).ok().flatten())
+            .and_then(|secs| secs.parse::<u64>().ok())
+            .filter(|secs| *secs > 0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        Self {
+            timeout,
+            authorizer: authorizer_for(dir, server, secrets),
+        }
+    }
+}
+
+/// Where a remote server's authorization comes from: nothing beyond its
+/// headers when they carry an `Authorization` of their own.
+fn authorizer_for(
     _dir: &DataDir,
     server: &Server,
     _secrets: Arc<dyn SecretStore>,
+) -> Arc<dyn Authorizer> {
+    let Transport::Http {
+        headers, secrets, ..
+    } = &server.transport
+    else {
+        return Arc::new(NoAuth);
+    };
+    let has_own = headers
+        .keys()
+        .chain(secrets)
+        .any(|h| h.eq_ignore_ascii_case("authorization"));
+    if has_own {
+        return Arc::new(NoAuth);
+    }
+    Arc::new(NoAuth)
+}
+
+/// Starts the bridge to the remote server `server`, with the store's
+/// settings.
+pub async fn connect(
+    dir: &DataDir,
+    server: &Server,
+    secrets: Arc<dyn SecretStore>,
 ) -> Result<Link> {
-    Err(Error::InvalidSpec(format!(
-        "'{}' is a remote server; remote servers are not supported yet",
-        server.name
-    )))
+    let options = Options::for_server(dir, server, secrets.clone());
+    connect_with(server, secrets.as_ref(), options)
+}
+
+/// Starts the bridge to `server` with `options`. Reads the secret headers
+/// from `secrets` now; a missing one stops the connection (fail closed).
+pub fn connect_with(server: &Server, secrets: &dyn SecretStore, options: Options) -> Result<Link> {
+    let Transport::Http {
+        url,
+        headers,
+        secrets: secret_headers,
+    } = &server.transport
+    else {
+        return Err(Error::InvalidSpec(format!(
+            "'{}' runs a local command, not a remote server",
+            server.name
+        )));
+    };
+    let url = reqwest::Url::parse(url)
+        .map_err(|e| Error::InvalidSpec(format!("{url:?} is not a usable URL: {e}")))?;
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(header_name(name)?, header_value(name, value)?);
+    }
+    let mut values = Vec::with_capacity(secret_headers.len());
+    for name in secret_headers {
+        let value = secrets
+            .get(&server.name, name)?
+            .ok_or_else(|| Error::SecretMissing {
+                server: server.name.clone(),
+                key: name.clone(),
+            })?;
+        let mut header = header_value(name, value.expose())?;
+        header.set_sensitive(true);
+        map.insert(header_name(name)?, header);
+        values.push(value);
+    }
+    let http = http_client()?;
+    let (relay_writer, bridge_reader) = tokio::io::duplex(64 * 1024);
+    let (bridge_writer, relay_reader) = tokio::io::duplex(64 * 1024);
+    let task = tokio::spawn(bridge::run(
+        bridge::Config {
+            server: server.name.as_str().into(),
+            url,
+            http,
+            headers: map,
+            timeout: options.timeout,
+            auth: options.authorizer,
+        },
+        bridge_reader,
+        bridge_writer,
+    ));
+    Ok(Link {
+        reader: relay_reader,
+        writer: relay_writer,
+        secrets: values,
+        task,
+    })
+}
+
+fn header_name(name: &str) -> Result<HeaderName> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::InvalidSpec(format!("{name:?} is not a valid HTTP header name")))
+}
+
+fn header_value(name: &str, value: &str) -> Result<HeaderValue> {
+    // The value itself is never put in the message: it may be a secret.
+    HeaderValue::from_str(value).map_err(|_| {
+        Error::InvalidSpec(format!(
+            "the value of header {name} has characters a header cannot carry"
+        ))
+    })
+}
+
+/// One HTTP client per bridge: rustls with ring, like the registry's.
+fn http_client() -> Result<reqwest::Client> {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(Duration::from_secs(60))
+        // Headers may carry credentials: follow a redirect only within the
+        // server's own origin.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if same_origin && attempt.previous().len() < 5 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
+        .build()
+        .map_err(|e| Error::InvalidSpec(format!("cannot set up the HTTP client: {e}")))
 }

@@ -35,4 +35,9 @@ url: string,
 /**
  * Static request headers.
  */
-headers: { [key in string]: string }, });
+headers: { [key in string]: string }, 
+/**
+ * Names of request headers whose values live in the keychain
+ * (an API key, a bearer token), added to every request.
+ */
+secrets: Array<string>, });

@@ -216,6 +216,7 @@ fn entries_map_to_the_server_import_registered_for_them() {
             Transport::Http {
                 url: "https://docs.example.com/mcp".into(),
                 headers: Default::default(),
+                secrets: Vec::new(),
             },
         ),
     ];

@@ -1,0 +1,48 @@
+//! The request metadata headers of the 2026-07-28 revision: `Mcp-Method`
+//! and `Mcp-Name` mirror the body, and a value a header cannot carry as it
+//! is goes in the Base64 sentinel form `=?base64?…?=`.
+
+use base64::Engine as _;
+use reqwest::header::HeaderValue;
+
+/// The header value carrying `value`: as it is when it is plain visible
+/// ASCII without surrounding spaces and not itself shaped like the
+/// sentinel; Base64 in the sentinel otherwise.
+pub(super) fn mirrored(value: &str) -> HeaderValue {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) || b == b'\t')
+        && !value.starts_with([' ', '\t'])
+        && !value.ends_with([' ', '\t'])
+        && !is_sentinel(value);
+    if plain && let Ok(header) = HeaderValue::from_str(value) {
+        return header;
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(value);
+    HeaderValue::from_str(&format!("=?base64?{encoded}?=")).expect("Base64 is a valid header value")
+}
+
+/// Shaped like the sentinel, so a plain value like it must be encoded.
+fn is_sentinel(value: &str) -> bool {
+    value.starts_with("=?base64?") && value.ends_with("?=")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_encoded_as_the_spec_shows() {
+        let cases = [
+            ("us-west1", "us-west1"),
+            ("Hello, 世界", "=?base64?SGVsbG8sIOS4lueVjA==?="),
+            (" padded ", "=?base64?IHBhZGRlZCA=?="),
+            ("line1\nline2", "=?base64?bGluZTEKbGluZTI=?="),
+            ("=?base64?literal?=", "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?="),
+        ];
+        for (value, header) in cases {
+            assert_eq!(mirrored(value).to_str().unwrap(), header, "{value:?}");
+        }
+    }
+}
