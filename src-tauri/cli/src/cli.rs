@@ -65,6 +65,10 @@ pub enum Command {
     /// (quarantined until then), and when a server's tools are first pinned.
     #[command(subcommand)]
     Pins(PinsCommand),
+    /// Serve every registered server over HTTP at
+    /// http://127.0.0.1:PORT/mcp/NAME, for clients that take a URL (the
+    /// desktop app serves it too); manage the clients' tokens.
+    Gateway(GatewayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -457,6 +461,36 @@ pub struct AuditFilter {
 pub enum ExportFormat {
     Jsonl,
     Csv,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct GatewayArgs {
+    /// The port (default: the `gateway.port` setting, else 47100; 0 picks a
+    /// free one).
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[command(subcommand)]
+    pub command: Option<GatewayCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Print CLIENT's gateway token (made if it has none), for its config
+    /// or a script.
+    Token {
+        /// The client, e.g. `cursor`: the audit records its calls under
+        /// this name.
+        client: String,
+        /// Replace the token; the old one stops working.
+        #[arg(long, conflicts_with = "revoke")]
+        rotate: bool,
+        /// Remove the token: the client can no longer use the gateway.
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// The clients with a gateway token (never the tokens).
+    Tokens,
 }
 
 /// `KEY=VALUE`, with a valid environment variable name.

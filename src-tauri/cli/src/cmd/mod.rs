@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod audit_chain;
 mod clients;
+mod gateway;
 mod pins;
 mod policy;
 mod registry;
@@ -37,6 +38,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Approvals(cmd) => approvals::run(cmd, json),
         Command::Alerts(cmd) => alerts::run(cmd, json),
         Command::Pins(cmd) => pins::run(cmd, json),
+        Command::Gateway(args) => gateway::run(args, json),
     }
 }
 

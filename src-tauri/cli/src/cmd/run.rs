@@ -43,7 +43,7 @@ async fn serve(name: &str, max_message_bytes: usize) -> anyhow::Result<()> {
 /// The desktop app, to start when a call needs approval and no app runs:
 /// `$GATEHOUSE_APP` if set (empty: never start one), else `gatehouse-app`
 /// beside this binary, as the app's packages install them.
-fn desktop_app() -> Option<std::path::PathBuf> {
+pub(super) fn desktop_app() -> Option<std::path::PathBuf> {
     if let Some(app) = std::env::var_os("GATEHOUSE_APP") {
         return (!app.is_empty()).then(|| app.into());
     }
