@@ -91,6 +91,31 @@ describe("Servers page", () => {
     await waitFor(() => expect(screen.getByRole("table")).toHaveTextContent("files"));
   });
 
+  it("adds a remote server with the names of its secret headers", async () => {
+    const calls = await renderWith([]);
+    await fireEvent.click(screen.getAllByRole("button", { name: "Add server" })[0]!);
+    await fireEvent.input(screen.getByPlaceholderText("github"), { target: { value: "weather" } });
+    await fireEvent.click(screen.getByLabelText("A remote URL"));
+    await fireEvent.input(screen.getByPlaceholderText("https://example.com/mcp"), {
+      target: { value: "https://mcp.example.com/mcp " },
+    });
+    await fireEvent.input(screen.getByPlaceholderText("X-Api-Key"), {
+      target: { value: "X-Api-Key, X-Org" },
+    });
+    await fireEvent.submit(document.getElementById("add-server")!);
+    await waitFor(() => expect(calls.some(([cmd]) => cmd === "server_add")).toBe(true));
+    const [, args] = calls.find(([cmd]) => cmd === "server_add")!;
+    expect(args).toEqual({
+      server: {
+        name: "weather",
+        transport: "http",
+        url: "https://mcp.example.com/mcp",
+        headers: {},
+        secrets: ["X-Api-Key", "X-Org"],
+      },
+    });
+  });
+
   it("shows the engine's refusal in the dialog and keeps what was typed", async () => {
     mockIPC((cmd) => {
       if (cmd === "server_list") return [];
