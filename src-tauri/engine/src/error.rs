@@ -95,6 +95,13 @@ pub enum Error {
     #[error("{0}")]
     StartTimedOut(String),
 
+    /// A remote server's OAuth authorization could not be obtained: discovery,
+    /// registration, consent or a token request failed, or something the
+    /// authorization server or resource sent was refused; the message names
+    /// the server and what to do.
+    #[error("{0}")]
+    Authorization(String),
+
     /// A secret a server needs is not in the keychain.
     #[error(
         "secret {key} of server '{server}' is not in the OS keychain; set it with `gatehouse secret set {server} {key}`"
@@ -127,6 +134,7 @@ impl Error {
             Error::OwnershipUnverified(_) => "ownership_unverified",
             Error::StartFailed(_) => "start_failed",
             Error::StartTimedOut(_) => "start_timed_out",
+            Error::Authorization(_) => "authorization",
         }
     }
 

@@ -16,6 +16,7 @@ mod error;
 pub mod gateway;
 pub mod install;
 pub mod ipc;
+pub mod oauth;
 mod paths;
 pub mod pins;
 pub mod policy;
