@@ -5,7 +5,9 @@
 use rusqlite::params;
 
 use super::fetch::Fetcher;
-use super::{Checksum, Installed, PackageKind, PackageSpec, Sources, Step, install};
+use super::{
+    Checksum, Installed, PackageKind, PackageSpec, RegistryOrigin, Sources, Step, install,
+};
 use crate::{Engine, Error, Result, Store, Transport};
 
 /// A package a runner (`npx`, `uvx`...) launches, as written in a server's
@@ -93,14 +95,15 @@ fn split_spec(kind: PackageKind, spec: &str) -> (&str, Option<&str>) {
 
 impl Store {
     /// Points `server` at `installed` (its command, its arguments followed
-    /// by `extra_args`, its environment merged) and pins it, in one
-    /// transaction.
+    /// by `extra_args`, its environment merged) and pins it, with the MCP
+    /// Registry server version it came from, if any.
     pub fn package_attach(
         &mut self,
         server: &str,
         spec: &PackageSpec,
         installed: &Installed,
         extra_args: &[String],
+        registry: Option<&RegistryOrigin>,
     ) -> Result<()> {
         let current = self.server(server)?;
         let Transport::Stdio { mut env, .. } = current.transport else {
@@ -126,7 +129,13 @@ impl Store {
             }
             tx.commit()?;
         }
-        self.package_pin_set(server, spec, &installed.path, &installed.tree_hash)
+        self.package_pin_set_from(
+            server,
+            spec,
+            &installed.path,
+            &installed.tree_hash,
+            registry,
+        )
     }
 }
 
@@ -152,14 +161,15 @@ impl Engine {
         let sources = self.package_sources()?;
         let installed = install(self.data_dir(), spec, &sources, progress)?;
         self.store()
-            .package_attach(server, spec, &installed, extra_args)?;
+            .package_attach(server, spec, &installed, extra_args, None)?;
         Ok(installed)
     }
 
     /// Re-vets `server`'s pinned package: downloads it again, checks it
     /// against the same pinned checksum and replaces the installed tree
     /// (after a checksum mismatch, say). The launch works again once the
-    /// new tree is in place.
+    /// new tree is in place. The pin keeps the registry version it came
+    /// from.
     pub fn package_reverify(&self, server: &str) -> Result<Installed> {
         let (pin, current) = {
             let store = self.store();
@@ -179,7 +189,7 @@ impl Engine {
             Transport::Http { .. } => &[],
         };
         self.store()
-            .package_attach(server, &pin.spec, &installed, extra)?;
+            .package_attach(server, &pin.spec, &installed, extra, pin.registry.as_ref())?;
         Ok(installed)
     }
 
@@ -293,6 +303,8 @@ pub struct PackageStatus {
     pub server: String,
     /// The package it is pinned to, if it runs one from the cache.
     pub package: Option<PackageSpec>,
+    /// The MCP Registry server version it was installed from, if it was.
+    pub registry: Option<RegistryOrigin>,
     /// The install directory.
     pub path: Option<String>,
     /// The pinned tree hash (hex SHA-256).
@@ -318,55 +330,12 @@ impl PackageStatus {
             verified: pin.is_some() && problem.is_none(),
             path: pin.as_ref().map(|p| p.path.display().to_string()),
             tree_hash: pin.as_ref().map(|p| p.tree_hash.clone()),
+            registry: pin.as_ref().and_then(|p| p.registry.clone()),
             package: pin.map(|p| p.spec),
             problem,
             last_check,
         }
     }
-}
-
-/// What a newer version of a server's pinned package would change, shown
-/// before the person re-vets.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
-#[ts(export)]
-pub struct UpdateCheck {
-    /// The pinned package.
-    pub current: PackageSpec,
-    /// The package registry's current version of it.
-    pub latest: PackageSpec,
-    /// Whether `latest` differs from what is pinned.
-    pub newer: bool,
-    /// What differs, one line each (version, checksum...).
-    pub changes: Vec<String>,
-}
-
-/// The differences between `current` and `latest`, one line each.
-fn changes(current: &PackageSpec, latest: &PackageSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    if current.version != latest.version {
-        out.push(format!(
-            "version: {} \u{2192} {}",
-            current.version, latest.version
-        ));
-    }
-    if current.checksum != latest.checksum {
-        let text = |c: &Checksum| match c {
-            Checksum::Integrity(v) | Checksum::Sha256(v) | Checksum::Digest(v) => v.clone(),
-        };
-        out.push(format!(
-            "checksum: {} \u{2192} {}",
-            text(&current.checksum),
-            text(&latest.checksum)
-        ));
-    }
-    if current.file_url != latest.file_url {
-        out.push(format!(
-            "download: {} \u{2192} {}",
-            current.file_url.as_deref().unwrap_or("(from the registry)"),
-            latest.file_url.as_deref().unwrap_or("(from the registry)")
-        ));
-    }
-    out
 }
 
 impl Engine {
@@ -411,26 +380,6 @@ impl Engine {
             status.verified &= status.last_check.is_some();
             status
         }))
-    }
-
-    /// "Check for updates": the package registry's current version of
-    /// `server`'s pinned npm or PyPI package, and what it would change.
-    pub fn package_updates(&self, server: String) -> Result<UpdateCheck> {
-        let pin = {
-            let store = self.store();
-            store.server(&server)?;
-            store.package_pin(&server)?
-        }
-        .ok_or_else(|| Error::InvalidSpec(format!("'{server}' runs no installed package")))?;
-        let sources = self.package_sources()?;
-        let latest = resolve(&sources, pin.spec.kind, &pin.spec.identifier, None)?;
-        let changes = changes(&pin.spec, &latest);
-        Ok(UpdateCheck {
-            newer: !changes.is_empty(),
-            current: pin.spec,
-            latest,
-            changes,
-        })
     }
 
     /// "Pin this version" from the app: [`Engine::package_pin_unpinned`],

@@ -22,6 +22,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 pub mod tree;
+mod update;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,9 +32,13 @@ use ts_rs::TS;
 
 use crate::{DataDir, Error, Result};
 
-pub use engine::{PackageStatus, RunnerPackage, UpdateCheck, resolve, runner_package};
+pub use engine::{PackageStatus, RunnerPackage, resolve, runner_package};
 pub use fetch::{sha256_hex, sri_sha512};
-pub use pin::{LastCheck, LaunchCheck, PackagePin, mismatch_record, pin_key, verify};
+pub use pin::{
+    LastCheck, LaunchCheck, PackagePin, RegistryOrigin, mismatch_record, pin_key, verify,
+};
+pub(crate) use update::spec_changes;
+pub use update::{RegistryUpdate, UpdateChange, UpdateChangeKind, UpdateCheck};
 
 /// Where a package comes from, as the MCP Registry's `registryType` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]

@@ -10,14 +10,20 @@ use super::PackageSpec;
 use super::tree::{self, Manifest};
 use crate::{Error, Result, Store, now_micros};
 
-/// What a package pin's `definition` holds: the spec that was vetted and
-/// where it was installed.
+/// What a package pin's `definition` holds: the spec that was vetted,
+/// where it was installed and, for a server installed from the MCP
+/// Registry, which server version it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackagePin {
     /// The package as vetted.
     pub spec: PackageSpec,
     /// The install directory in Gatehouse's cache.
     pub path: PathBuf,
+    /// The MCP Registry server and version the package was installed from;
+    /// none for a package pinned from a command line (`npx`/`uvx`), and in
+    /// pins written before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryOrigin>,
     /// The tree hash recorded at install (hex SHA-256).
     #[serde(skip)]
     pub tree_hash: String,
@@ -25,6 +31,17 @@ pub struct PackagePin {
     /// request) and what that found; none before the first check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check: Option<LastCheck>,
+}
+
+/// The MCP Registry entry a pinned package was installed from: what
+/// "check for updates" compares the registry's newest version with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct RegistryOrigin {
+    /// The server's registry name, e.g. `io.github.acme/weather`.
+    pub name: String,
+    /// The server version installed (the registry's, not the package's).
+    pub version: String,
 }
 
 /// When a package's installed tree was last re-hashed against its pin, and
@@ -92,7 +109,8 @@ pub enum LaunchCheck {
 
 impl Store {
     /// Pins `server` to the package installed at `path` with tree hash
-    /// `tree_hash`, replacing any package pin it had.
+    /// `tree_hash`, replacing any package pin it had. The package is not
+    /// from the MCP Registry ([`Store::package_pin_set_from`] records that).
     pub fn package_pin_set(
         &mut self,
         server: &str,
@@ -100,9 +118,23 @@ impl Store {
         path: &Path,
         tree_hash: &str,
     ) -> Result<()> {
+        self.package_pin_set_from(server, spec, path, tree_hash, None)
+    }
+
+    /// [`Store::package_pin_set`], recording the MCP Registry server
+    /// version the package was installed from, if it was.
+    pub fn package_pin_set_from(
+        &mut self,
+        server: &str,
+        spec: &PackageSpec,
+        path: &Path,
+        tree_hash: &str,
+        registry: Option<&RegistryOrigin>,
+    ) -> Result<()> {
         let pin = PackagePin {
             spec: spec.clone(),
             path: path.to_path_buf(),
+            registry: registry.cloned(),
             tree_hash: tree_hash.to_string(),
             last_check: None,
         };

@@ -271,6 +271,36 @@ fn a_new_pin_replaces_the_old_one() {
     assert!(store.package_pin_set("nope", &newer, &path, &hash).is_err());
 }
 
+#[test]
+fn a_pin_keeps_its_registry_origin_and_an_older_pin_reads_without_one() {
+    let (tmp, mut store) = store_with_server();
+    let path = pinned(tmp.path(), &mut store);
+    assert_eq!(store.package_pin("demo").unwrap().unwrap().registry, None);
+    let origin = RegistryOrigin {
+        name: "io.github.demo/server".into(),
+        version: "2.0.0".into(),
+    };
+    let hash = tree::tree_hash(&path).unwrap();
+    store
+        .package_pin_set_from("demo", &spec(), &path, &hash, Some(&origin))
+        .unwrap();
+    assert_eq!(
+        store.package_pin("demo").unwrap().unwrap().registry,
+        Some(origin)
+    );
+    // A definition written before the origin was recorded.
+    let older = serde_json::json!({"spec": spec(), "path": path}).to_string();
+    store
+        .conn()
+        .execute(
+            "UPDATE pins SET definition = ?1 WHERE kind = 'package'",
+            [older],
+        )
+        .unwrap();
+    let pin = store.package_pin("demo").unwrap().unwrap();
+    assert_eq!((pin.spec, pin.registry), (spec(), None));
+}
+
 mod npm_install;
 
 mod pypi_install;

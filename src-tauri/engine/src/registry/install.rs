@@ -1,8 +1,8 @@
 //! Installing a registry server: vet it, refuse what the person did not
 //! agree to (a version that is not active, a package whose ownership did not
 //! check out), install the vetted package into Gatehouse's cache, register
-//! a server that launches from there, pin its tree, and put its secrets in
-//! the keychain.
+//! a server that launches from there, pin its tree (with the registry
+//! server version it came from), and put its secrets in the keychain.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::{Argument, PackageReport, Status, VettingReport};
-use crate::install::{self, PackageKind, PackageSpec, Step};
+use crate::install::{self, PackageKind, PackageSpec, RegistryOrigin, Step};
 use crate::{
     Engine, Error, NewServer, Result, SecretValue, Server, Transport, validate_env_key,
     validate_server_name,
@@ -168,8 +168,19 @@ impl Engine {
             },
         })?;
         let finish = || -> Result<Server> {
-            self.store()
-                .package_pin_set(&local, &spec, &installed.path, &installed.tree_hash)?;
+            // The registry version is kept beside the pin: "check for
+            // updates" compares the registry's newest version with it.
+            let origin = RegistryOrigin {
+                name: report.name.clone(),
+                version: report.version.clone(),
+            };
+            self.store().package_pin_set_from(
+                &local,
+                &spec,
+                &installed.path,
+                &installed.tree_hash,
+                Some(&origin),
+            )?;
             for (key, value) in &given {
                 self.secret_set(&local, key, value)?;
             }
@@ -220,17 +231,25 @@ pub(super) fn check_status(report: &VettingReport, allow_deprecated: bool) -> Re
 /// The first package Gatehouse can install: a vetted spec (exact version,
 /// checksum found) of a kind the installer knows, run over stdio.
 pub(super) fn choose_package(report: &VettingReport) -> Result<&PackageReport> {
+    choose_package_of(&report.name, &report.version, &report.packages)
+}
+
+/// [`choose_package`] among the `packages` of `name` at `version`.
+pub(super) fn choose_package_of<'a>(
+    name: &str,
+    version: &str,
+    packages: &'a [PackageReport],
+) -> Result<&'a PackageReport> {
     let installable = |p: &&PackageReport| {
         p.spec
             .as_ref()
             .is_some_and(|s| matches!(s.kind, PackageKind::Npm | PackageKind::Pypi))
             && p.transport.as_ref().is_none_or(|t| t.kind == "stdio")
     };
-    if let Some(package) = report.packages.iter().find(installable) {
+    if let Some(package) = packages.iter().find(installable) {
         return Ok(package);
     }
-    let reasons: Vec<String> = report
-        .packages
+    let reasons: Vec<String> = packages
         .iter()
         .map(|p| {
             let why = if p.spec.is_none() {
@@ -246,15 +265,10 @@ pub(super) fn choose_package(report: &VettingReport) -> Result<&PackageReport> {
         })
         .collect();
     Err(Error::InvalidSpec(if reasons.is_empty() {
-        format!(
-            "{} {} has no package to install (it is remote only)",
-            report.name, report.version
-        )
+        format!("{name} {version} has no package to install (it is remote only)")
     } else {
         format!(
-            "no package of {} {} can be installed: {}",
-            report.name,
-            report.version,
+            "no package of {name} {version} can be installed: {}",
             reasons.join("; ")
         )
     }))

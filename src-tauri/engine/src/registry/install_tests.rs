@@ -10,8 +10,9 @@ use crate::install::LaunchCheck;
 use crate::install::testing::{NPM_NAME, NpmFixture};
 use crate::{DataDir, Engine, Result, SecretStore, SecretValue, Transport};
 
+/// Secrets kept in memory: these tests touch no keychain.
 #[derive(Default)]
-struct MemorySecrets(Mutex<HashMap<(String, String), String>>);
+pub(super) struct MemorySecrets(Mutex<HashMap<(String, String), String>>);
 
 impl SecretStore for MemorySecrets {
     fn set(&self, server: &str, key: &str, value: &SecretValue) -> Result<()> {
@@ -37,7 +38,8 @@ impl SecretStore for MemorySecrets {
 
 const NAME: &str = HELLO_SERVER;
 
-fn engine(registry: &FixtureServer, npm: &NpmFixture) -> (tempfile::TempDir, Engine) {
+/// An engine in a fresh folder asking `registry` and `npm`.
+pub(super) fn engine(registry: &FixtureServer, npm: &NpmFixture) -> (tempfile::TempDir, Engine) {
     let tmp = tempfile::tempdir().unwrap();
     let engine = Engine::open(
         DataDir::at(tmp.path().join("data")).unwrap(),
@@ -56,7 +58,8 @@ fn engine(registry: &FixtureServer, npm: &NpmFixture) -> (tempfile::TempDir, Eng
     (tmp, engine)
 }
 
-fn token() -> Vec<(String, String)> {
+/// The value of `HELLO_TOKEN`, the secret every version needs.
+pub(super) fn token() -> Vec<(String, String)> {
     vec![("HELLO_TOKEN".into(), "t0ken-value".into())]
 }
 

@@ -14,6 +14,9 @@
 //!   secrets.
 //! - `dry_start.rs`: [`Engine::registry_dry_start`]: install the vetted
 //!   package into the cache, launch it unregistered, list and scan its tools.
+//! - `update.rs`: "check for updates" of a server installed from the
+//!   registry ([`Engine::package_updates`]): the newest active version and
+//!   the installed one, both vetted, and what would change.
 //!
 //! The registry and package registries are asked over the network only
 //! when a person searches or vets; every failure is an error naming the
@@ -24,6 +27,7 @@ mod dry_start;
 mod install;
 mod model;
 pub mod testing;
+mod update;
 mod vet;
 
 #[cfg(test)]
@@ -32,6 +36,8 @@ mod dry_start_tests;
 mod install_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod update_tests;
 
 pub use client::{
     DEFAULT_NPM_URL, DEFAULT_PYPI_URL, DEFAULT_REGISTRY_URL, NPM_URL_SETTING, OCI_URL_SETTING,

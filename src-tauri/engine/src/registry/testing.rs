@@ -263,41 +263,63 @@ fn tides_entry() -> Vec<u8> {
 /// The registry name [`hello_registry`] answers for.
 pub const HELLO_SERVER: &str = "io.github.acme/hello";
 
-/// A registry answering for [`HELLO_SERVER`] 1.0.0 with the registry
-/// `status` given, whose one package is the installer's test npm package
+/// The recorded versions of [`HELLO_SERVER`] (`hello-versions.json`),
+/// whose one package is the installer's test npm package
 /// ([`crate::install::testing::NPM_NAME`] 1.0.0, served by an
-/// `NpmFixture`), reading one required secret `HELLO_TOKEN` and a plain
-/// `HELLO_MODE` (default `polite`).
+/// `NpmFixture`):
+///
+/// - 1.0.0 reads one required secret `HELLO_TOKEN` and a plain
+///   `HELLO_MODE` (default `polite`);
+/// - 1.1.0, the same package, also reads a required secret
+///   `HELLO_ARCHIVE_KEY` and is given the argument `--greeting formal`.
+pub fn hello_versions() -> serde_json::Value {
+    serde_json::from_slice(&fixture("hello-versions.json")).expect("hello-versions.json is JSON")
+}
+
+/// Entry `index` of [`hello_versions`] with the registry `status` given,
+/// marked latest or not.
+pub fn hello_entry(index: usize, status: &str, latest: bool) -> serde_json::Value {
+    let mut entry = hello_versions()["servers"][index].take();
+    let official = &mut entry["_meta"]["io.modelcontextprotocol.registry/official"];
+    official["status"] = status.into();
+    official["isLatest"] = latest.into();
+    entry
+}
+
+/// Routes `entries` as the registry's versions of [`HELLO_SERVER`]: the
+/// list, each version, and `latest` (the last one).
+pub fn route_hello(server: &FixtureServer, entries: &[serde_json::Value]) {
+    let base = "/v0.1/servers/io.github.acme%2Fhello/versions";
+    let list = serde_json::json!({"servers": entries, "metadata": {"count": entries.len()}});
+    server.route(base, Recorded::ok(list.to_string()));
+    for entry in entries {
+        let version = entry["server"]["version"].as_str().expect("a version");
+        server.route(
+            &format!("{base}/{version}"),
+            Recorded::ok(entry.to_string()),
+        );
+    }
+    if let Some(last) = entries.last() {
+        server.route(&format!("{base}/latest"), Recorded::ok(last.to_string()));
+    }
+}
+
+/// A registry answering for [`HELLO_SERVER`] 1.0.0 ([`hello_versions`])
+/// only, with the registry `status` given.
 pub fn hello_registry(status: &str) -> FixtureServer {
-    let entry = serde_json::json!({
-        "server": {
-            "name": HELLO_SERVER,
-            "description": "Says hello",
-            "version": "1.0.0",
-            "packages": [{
-                "registryType": "npm",
-                "identifier": crate::install::testing::NPM_NAME,
-                "version": "1.0.0",
-                "transport": {"type": "stdio"},
-                "environmentVariables": [
-                    {"name": "HELLO_TOKEN", "isRequired": true, "isSecret": true},
-                    {"name": "HELLO_MODE", "default": "polite"}
-                ]
-            }]
-        },
-        "_meta": {"io.modelcontextprotocol.registry/official": {
-            "status": status, "isLatest": true, "publishedAt": "2026-11-01T00:00:00Z"
-        }}
-    })
-    .to_string();
     let server = FixtureServer::start();
-    server.route(
-        "/v0.1/servers/io.github.acme%2Fhello/versions/1.0.0",
-        Recorded::ok(entry.clone()),
-    );
-    server.route(
-        "/v0.1/servers/io.github.acme%2Fhello/versions/latest",
-        Recorded::ok(entry),
-    );
+    route_hello(&server, &[hello_entry(0, status, true)]);
     server
+}
+
+/// Publishes [`HELLO_SERVER`] 1.1.0 (active, latest) on `server`, a
+/// [`hello_registry`], with 1.0.0 now of `installed_status`.
+pub fn publish_hello_update(server: &FixtureServer, installed_status: &str) {
+    route_hello(
+        server,
+        &[
+            hello_entry(0, installed_status, false),
+            hello_entry(1, "active", true),
+        ],
+    );
 }

@@ -11,7 +11,8 @@ use ts_rs::TS;
 
 use super::client::{RegistryClient, join};
 use super::model::{
-    Argument, KeyValueInput, Package, PackageTransport, RegistryEntry, Remote, Repository, Status,
+    Argument, KeyValueInput, Package, PackageTransport, RegistryEntry, Remote, Repository,
+    ServerJson, Status,
 };
 use crate::install::{Checksum, PackageKind, PackageSpec};
 use crate::{Error, Result};
@@ -245,10 +246,7 @@ pub fn exact_version(version: &str) -> std::result::Result<(), String> {
 /// Builds the vetting report of `entry`, asking the package registries.
 pub async fn vet(client: &RegistryClient, entry: &RegistryEntry) -> VettingReport {
     let server = &entry.server;
-    let mut packages = Vec::with_capacity(server.packages.len());
-    for p in &server.packages {
-        packages.push(vet_package(client, &server.name, &server.version, p).await);
-    }
+    let packages = vet_packages(client, server).await;
     let namespace = namespace_of(&server.name);
     let (publisher_servers, publisher_error) =
         match publisher_servers(client, &namespace.namespace, &server.name).await {
@@ -270,6 +268,19 @@ pub async fn vet(client: &RegistryClient, entry: &RegistryEntry) -> VettingRepor
         publisher_servers,
         publisher_error,
     }
+}
+
+/// The report of each of `server`'s packages, asking the package
+/// registries: the part of the vetting report an update check compares.
+pub(super) async fn vet_packages(
+    client: &RegistryClient,
+    server: &ServerJson,
+) -> Vec<PackageReport> {
+    let mut packages = Vec::with_capacity(server.packages.len());
+    for p in &server.packages {
+        packages.push(vet_package(client, &server.name, &server.version, p).await);
+    }
+    packages
 }
 
 /// The names of the other servers in `namespace` (latest versions).

@@ -125,14 +125,15 @@ fn status_and_updates_of_a_pinned_npx_server() {
     let update = engine.package_updates("srv".into()).unwrap();
     assert!(update.newer);
     assert_eq!(update.current, fx.spec());
-    assert_eq!(update.latest.version, "1.1.0");
-    assert!(
-        update
-            .changes
-            .iter()
-            .any(|c| c.contains("1.0.0 \u{2192} 1.1.0"))
+    assert_eq!(update.latest.unwrap().version, "1.1.0");
+    assert_eq!(update.registry, None, "not installed from the MCP Registry");
+    let kinds: Vec<UpdateChangeKind> = update.changes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [UpdateChangeKind::PackageVersion, UpdateChangeKind::Checksum]
     );
-    assert!(update.changes.iter().any(|c| c.contains(integrity)));
+    assert!(update.changes[0].text.contains("1.0.0 \u{2192} 1.1.0"));
+    assert!(update.changes[1].text.contains(integrity));
 }
 
 #[test]
