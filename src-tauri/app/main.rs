@@ -10,6 +10,7 @@ mod approvals;
 mod commands;
 mod events;
 mod export;
+mod gateway;
 mod install;
 mod pins;
 mod tray;
@@ -53,6 +54,7 @@ fn main() {
             events::watch_store(app.handle().clone(), database);
             upkeep::start(data_dir);
             approvals::start(app.handle())?;
+            gateway::start(app.handle());
             // Started by a proxy that needs an approval: the tray and the
             // popup only.
             if !background {
