@@ -93,6 +93,42 @@ describe("Install page", () => {
     await waitFor(() => expect(screen.queryByText(/Confirm that you install/)).toBeNull());
   });
 
+  it("installs a deprecated version only once its checkbox is ticked; a deleted one never", async () => {
+    let status: "deprecated" | "deleted" = "deprecated";
+    const installs: { options: { allow_deprecated: boolean } }[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "registry_versions")
+        return [entry("io.github.acme/weather", "1.2.0", { status: "deprecated" })];
+      if (cmd === "registry_vet") return report({ status, status_message: "use 2.0" });
+      if (cmd === "registry_install") {
+        installs.push(args as (typeof installs)[number]);
+        throw { code: "registry", message: "stop here" };
+      }
+      return null;
+    });
+    const install = new InstallStore(tauriBackend);
+    render(Install, { install });
+    await install.choose("io.github.acme/weather");
+    install.values.WEATHER_KEY = "k";
+    const button = await screen.findByRole("button", { name: "Install 1.2.0" });
+    const consent = await screen.findByRole("checkbox", {
+      name: "I understand that 1.2.0 is deprecated in the registry (use 2.0), and install this version anyway.",
+    });
+    expect(consent).not.toBeChecked();
+    await waitFor(() => expect(button).toBeDisabled());
+    await fireEvent.click(consent);
+    await waitFor(() => expect(button).toBeEnabled());
+    await fireEvent.click(button);
+    await waitFor(() => expect(installs).toHaveLength(1));
+    expect(installs[0]?.options.allow_deprecated).toBe(true);
+
+    status = "deleted";
+    await install.vet("1.2.0");
+    await screen.findByText("This version was deleted from the registry; it cannot be installed.");
+    expect(screen.queryByRole("checkbox", { name: /install this version anyway/ })).toBeNull();
+    expect(screen.getByRole("button", { name: "Install 1.2.0" })).toBeDisabled();
+  });
+
   it("installs with progress, then offers to connect clients", async () => {
     let release: (() => void) | null = null;
     const installs: unknown[] = [];

@@ -41,6 +41,12 @@ export class InstallStore {
   values = $state<Record<string, string>>({});
   /** The person confirmed installing despite an ownership problem. */
   confirmMismatch = $state(false);
+  /**
+   * The person agreed to install a version the registry lists as
+   * deprecated (or with a status Gatehouse does not know). A deleted
+   * version is never installed, agreed or not.
+   */
+  allowDeprecated = $state(false);
   /** The name to register the server under (`gatehouse run NAME`). */
   localName = $state("");
   /** A request is running: which one. */
@@ -183,7 +189,7 @@ export class InstallStore {
         options: {
           local_name: this.localName.trim() || null,
           confirm_mismatch: this.confirmMismatch,
-          allow_deprecated: false,
+          allow_deprecated: this.statusNeedsConsent && this.allowDeprecated,
           secrets,
         },
       });
@@ -216,6 +222,7 @@ export class InstallStore {
     this.report = null;
     this.values = {};
     this.confirmMismatch = false;
+    this.allowDeprecated = false;
   }
 
   /** The package that would be installed: the first one with a vetted spec. */
@@ -247,12 +254,24 @@ export class InstallStore {
     return pkg !== null && pkg.ownership.outcome.kind !== "ok";
   }
 
+  /**
+   * Whether the vetted version is installable only with the person's
+   * explicit say-so: deprecated, or of a status Gatehouse does not know.
+   */
+  get statusNeedsConsent(): boolean {
+    const status = this.report?.status;
+    return status === "deprecated" || status === "unknown";
+  }
+
   /** Why Install is not possible yet, or null when it is. */
   get blocker(): string | null {
     const report = this.report;
     if (!report) return "Choose a version first.";
     if (this.installed) return "Installed.";
-    if (report.status !== "active") return `This version is ${report.status}.`;
+    if (report.status === "deleted")
+      return "This version was deleted from the registry; it cannot be installed.";
+    if (this.statusNeedsConsent && !this.allowDeprecated)
+      return `This version is ${report.status}: confirm that you install it anyway.`;
     if (!this.package)
       return "No package of this version has an exact version and a checksum to pin.";
     if (!this.localName.trim()) return "Choose the name to register it under.";

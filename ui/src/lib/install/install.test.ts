@@ -78,7 +78,47 @@ describe("InstallStore", () => {
     status = "deprecated";
     await store.vet("1.2.0");
     expect(store.confirmMismatch).toBe(false);
-    expect(store.blocker).toBe("This version is deprecated.");
+    expect(store.blocker).toBe("This version is deprecated: confirm that you install it anyway.");
+  });
+
+  it("installs a deprecated version only with explicit consent, and never a deleted one", async () => {
+    let status: VettingReport["status"] = "deprecated";
+    const installs: { options: { allow_deprecated: boolean } }[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "registry_versions")
+        return [entry("io.github.acme/weather", "1.2.0", { status: "deprecated" })];
+      if (cmd === "registry_vet") return report({ status, status_message: "use 2.0" });
+      if (cmd === "registry_install") {
+        installs.push(args as (typeof installs)[number]);
+        throw { code: "registry", message: "stop here" };
+      }
+      return null;
+    });
+    const store = new InstallStore(tauriBackend);
+    await store.choose("io.github.acme/weather");
+    store.values.WEATHER_KEY = "s3cret";
+    expect(store.statusNeedsConsent).toBe(true);
+    expect(store.blocker).toBe("This version is deprecated: confirm that you install it anyway.");
+    await store.install();
+    expect(installs).toEqual([]);
+
+    store.allowDeprecated = true;
+    expect(store.blocker).toBeNull();
+    await store.install();
+    expect(installs.map((i) => i.options.allow_deprecated)).toEqual([true]);
+
+    // Consent is per version: vetting again asks again; a deleted version
+    // stays refused whatever was agreed.
+    status = "deleted";
+    await store.vet("1.2.0");
+    expect(store.allowDeprecated).toBe(false);
+    store.allowDeprecated = true;
+    expect(store.statusNeedsConsent).toBe(false);
+    expect(store.blocker).toBe(
+      "This version was deleted from the registry; it cannot be installed.",
+    );
+    await store.install();
+    expect(installs).toHaveLength(1);
   });
 
   it("shows the engine's error and keeps no stale report", async () => {
