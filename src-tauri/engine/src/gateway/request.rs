@@ -233,9 +233,13 @@ async fn post(
     } else {
         Params::default()
     };
-    // A 2026-07-28 request stands alone, whatever session id it carries.
+    // A 2026-07-28 request stands alone, whatever session id it carries; so
+    // does one without a session in a version the gateway does not know
+    // (it is told which it speaks).
     let stateless = match version {
-        Some(v) => !SESSION_VERSIONS.contains(&v),
+        Some(v) if STATELESS_VERSIONS.contains(&v) => true,
+        Some(v) if SESSION_VERSIONS.contains(&v) => false,
+        Some(_) => session_id.is_none(),
         None => {
             session_id.is_none() && method != "initialize" && params.protocol_version().is_some()
         }
@@ -261,6 +265,9 @@ async fn post(
     let Some(link) = shared.sessions.get(session_id, server, &client) else {
         return session_not_found(id_json);
     };
+    if let Some(refused) = unsupported_session_version(headers) {
+        return refused;
+    }
     if kind == Kind::Request && method == "initialize" {
         return error(
             StatusCode::BAD_REQUEST,
@@ -453,6 +460,16 @@ async fn stateless_post(
                 return unsupported_version(id_json, &requested);
             }
         }
+        // Not forwarded: the shared session is not the client's to
+        // re-initialize, subscribe or set the log level of.
+        if REMOVED_IN_STATELESS.contains(&method) {
+            return error(
+                StatusCode::NOT_FOUND,
+                id_json,
+                METHOD_NOT_FOUND,
+                &format!("Method not found: the 2026-07-28 revision has no {method}"),
+            );
+        }
     }
     let link = match shared.sessions.shared(shared, server, client).await {
         Ok(link) => link,
@@ -476,6 +493,16 @@ async fn stateless_post(
     )
     .await
 }
+
+/// The methods the 2026-07-28 revision removed: a stateless request for
+/// one is answered 404, Method not found.
+const REMOVED_IN_STATELESS: &[&str] = &[
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
 
 /// 400 with `UnsupportedProtocolVersionError`, naming what the gateway
 /// speaks.

@@ -404,7 +404,7 @@ async fn a_session_lives_from_initialize_to_delete() {
             .unwrap();
         assert_eq!(stolen.status(), StatusCode::NOT_FOUND);
 
-        // An unsupported protocol version is refused.
+        // An unsupported protocol version is refused, naming those spoken.
         let response = f
             .http
             .get(&f.url)
@@ -414,6 +414,24 @@ async fn a_session_lives_from_initialize_to_delete() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let response = f
+            .http
+            .post(&f.url)
+            .headers(f.headers(Some(&session)))
+            .header("mcp-protocol-version", "1999-01-01")
+            .body(call(4, "echo", "x").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = json_of(response).await;
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("2025-11-25"),
+            "{body}"
+        );
 
         let deleted = f
             .http
@@ -826,6 +844,42 @@ async fn shutting_down_ends_the_sessions() {
         // The open stream ends instead of hanging.
         let messages = events(stream, |_| false).await;
         assert!(messages.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn methods_the_stateless_revision_removed_are_not_forwarded() {
+    within(async {
+        let f = Fixture::start().await;
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {}});
+        let send = |id: i64, method: &'static str| {
+            f.http
+                .post(&f.url)
+                .headers(f.headers(None))
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", method)
+                .body(
+                    json!({"jsonrpc": "2.0", "id": id, "method": method,
+                           "params": {"_meta": meta}})
+                    .to_string(),
+                )
+                .send()
+        };
+        // The server would answer `initialize` (and so re-open the shared
+        // session under this client's params): the gateway answers first.
+        for (id, method) in [(1, "initialize"), (2, "ping"), (3, "logging/setLevel")] {
+            let refused = send(id, method).await.unwrap();
+            assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{method}");
+            let body: Value = json_of(refused).await;
+            assert_eq!(body["error"]["code"], -32601, "{method}");
+            assert_eq!(body["id"], id);
+        }
+        let listed = send(4, "tools/list").await.unwrap();
+        assert_eq!(listed.status(), StatusCode::OK);
+        let body: Value = json_of(listed).await;
+        assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 3);
     })
     .await;
 }
