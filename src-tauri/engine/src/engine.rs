@@ -13,6 +13,10 @@ pub struct Engine {
     secrets: Box<dyn SecretStore>,
     /// The approval broker, when the app runs one.
     pub(crate) broker: OnceLock<Arc<crate::approvals::Broker>>,
+    /// Packages the registry's dry starts installed in this process: a
+    /// registry install of the same vetted spec reuses one whose tree still
+    /// hashes as it did when built.
+    pub(crate) dry_installs: crate::registry::DryInstalls,
 }
 
 impl Engine {
@@ -24,6 +28,7 @@ impl Engine {
             store: Mutex::new(store),
             secrets,
             broker: OnceLock::new(),
+            dry_installs: Default::default(),
         })
     }
 

@@ -2,9 +2,11 @@
 //! Gatehouse installs the vetted package into its cache (where a real
 //! install finds it), launches it on its own (not registered, in no
 //! client's config, without secrets), asks for its tools over MCP, stops
-//! it, and scans what it offered.
+//! it, and scans what it offered. A registry install of the same vetted
+//! package afterwards reuses that install when its tree is unchanged
+//! ([`DryInstalls`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -17,7 +19,7 @@ use ts_rs::TS;
 
 use super::PackageReport;
 use super::install::{check_status, choose_package, fixed_arguments};
-use crate::install;
+use crate::install::{self, Installed, PackageSpec};
 use crate::scan::{self, Finding, ToolScan};
 use crate::{Engine, Error, Result};
 
@@ -74,6 +76,7 @@ impl Engine {
         let package_args = fixed_arguments(&package.package_arguments)?;
         let sources = self.package_sources()?;
         let installed = install::install(self.data_dir(), &spec, &sources, |_| {})?;
+        self.dry_installs.record(&spec, &installed);
 
         let mut command = Command::new(&installed.command);
         command
@@ -85,6 +88,34 @@ impl Engine {
             .stderr(Stdio::piped());
         let what = format!("{} {}", report.name, report.version);
         list_tools(command, &what, timeout)
+    }
+}
+
+/// The packages dry starts installed into the cache in this process, by
+/// the vetted spec (its checksum included) they were downloaded, verified
+/// and built from, with the tree hash taken right after the build.
+#[derive(Default)]
+pub(crate) struct DryInstalls(Mutex<HashMap<PackageSpec, Installed>>);
+
+impl DryInstalls {
+    fn record(&self, spec: &PackageSpec, installed: &Installed) {
+        self.lock().insert(spec.clone(), installed.clone());
+    }
+
+    /// The install a dry start made of exactly `spec`, taken out of the
+    /// record, if its tree still hashes as it did when built: its download
+    /// was verified against the same pinned checksum, and not a byte of it
+    /// changed since (the dry-started server may have written to it). None
+    /// otherwise: the caller downloads and verifies afresh.
+    pub(super) fn reuse(&self, spec: &PackageSpec) -> Option<Installed> {
+        let installed = self.lock().remove(spec)?;
+        let hash = install::tree::tree_hash(&installed.path).ok()?;
+        (hash == installed.tree_hash).then_some(installed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PackageSpec, Installed>> {
+        // A map of plain values cannot be left half-written.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

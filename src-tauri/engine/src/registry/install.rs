@@ -120,9 +120,10 @@ impl Engine {
     /// Vets `name` at `version`, refuses a version that is not active
     /// (unless `allow_deprecated`; a deleted one always) and a package whose
     /// ownership is not confirmed (unless `confirm_mismatch`), installs the
-    /// vetted package, registers it under the local name launching from the
-    /// cache, pins its tree and stores the given values in the keychain.
-    /// Nothing is registered if any step fails.
+    /// vetted package (or reuses the unchanged install a dry start of the
+    /// same spec made), registers it under the local name launching from
+    /// the cache, pins its tree and stores the given values in the
+    /// keychain. Nothing is registered if any step fails.
     pub fn registry_install_with(
         &self,
         name: String,
@@ -149,10 +150,20 @@ impl Engine {
         let plain_env = environment(package, &given)?;
         let package_args = fixed_arguments(&package.package_arguments)?;
 
-        let sources = self.package_sources()?;
-        let installed = install::install(self.data_dir(), &spec, &sources, |step| {
-            progress(step.into())
-        })?;
+        let installed = match self.dry_installs.reuse(&spec) {
+            // A dry start of this exact spec downloaded and verified it,
+            // and its tree hashes as it did then.
+            Some(installed) => {
+                progress(InstallPhase::Hashing);
+                installed
+            }
+            None => {
+                let sources = self.package_sources()?;
+                install::install(self.data_dir(), &spec, &sources, |step| {
+                    progress(step.into())
+                })?
+            }
+        };
 
         progress(InstallPhase::Registering);
         let mut env = plain_env;

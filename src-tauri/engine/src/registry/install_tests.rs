@@ -201,3 +201,58 @@ fn a_missing_required_secret_is_refused_before_anything_is_downloaded() {
     assert!(!tmp.path().join("data/packages/npm").exists());
     assert!(engine.server_list().unwrap().is_empty());
 }
+
+#[test]
+fn an_install_after_a_dry_start_reuses_its_download_unless_a_file_changed() {
+    let work = tempfile::tempdir().unwrap();
+    let npm = NpmFixture::start(work.path());
+    let registry = hello_registry("active");
+    let (_tmp, engine) = engine(&registry, &npm);
+    let options = || InstallOptions {
+        local_name: Some("hello".into()),
+        confirm_mismatch: true,
+        secrets: token(),
+        ..InstallOptions::default()
+    };
+    // Whether `work` fetched the package's tarball.
+    let downloads = |work: &dyn Fn()| {
+        let before = npm.server.requests().len();
+        work();
+        npm.server.requests()[before..]
+            .iter()
+            .any(|r| r.ends_with(".tgz"))
+    };
+    let install = || {
+        let installed = engine
+            .registry_install(NAME.into(), Some("1.0.0".into()), options())
+            .unwrap();
+        match engine.store().package_check("hello").unwrap() {
+            LaunchCheck::Verified(pin) => assert_eq!(pin.tree_hash, installed.tree_hash),
+            other => panic!("not verified: {other:?}"),
+        }
+        installed
+    };
+    let dry_start = || {
+        engine
+            .registry_dry_start(NAME.into(), Some("1.0.0".into()))
+            .unwrap();
+    };
+
+    assert!(downloads(&dry_start));
+    assert!(
+        !downloads(&|| drop(install())),
+        "the dry start's download is reused"
+    );
+    engine.server_remove("hello".into()).unwrap();
+    assert!(downloads(&|| drop(install())), "reused once only");
+    engine.server_remove("hello".into()).unwrap();
+
+    // A file changed after the dry start: downloaded and verified afresh.
+    dry_start();
+    let server_js = crate::install::cache_path(engine.data_dir(), &npm.spec())
+        .join(format!("node_modules/{NPM_NAME}/bin/server.js"));
+    std::fs::write(&server_js, "process.exit(1)\n").unwrap();
+    assert!(downloads(&|| drop(install())));
+    let restored = std::fs::read_to_string(&server_js).unwrap();
+    assert!(restored.contains("tools/list"), "{restored}");
+}

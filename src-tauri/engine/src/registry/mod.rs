@@ -43,6 +43,7 @@ pub use client::{
     DEFAULT_NPM_URL, DEFAULT_PYPI_URL, DEFAULT_REGISTRY_URL, NPM_URL_SETTING, OCI_URL_SETTING,
     PYPI_URL_SETTING, REGISTRY_URL_SETTING, RegistryClient, RegistryConfig, block_on,
 };
+pub(crate) use dry_start::DryInstalls;
 pub use dry_start::{DRY_START_TIMEOUT, DryStart};
 pub use install::{
     InstallOptions, InstallPhase, InstallProgress, RegistryInstalled, default_local_name,
