@@ -5,7 +5,9 @@
 #   3. sizes and linked libraries of the release `gatehouse` and `gatehouse-app`;
 #   4. what one audit commit costs on this disk, without the proxy (SQLite);
 #   5. approvals: a call the policy asks about to the popup on screen, and
-#      the answer to the call reaching the server (bench/approvals/).
+#      the answer to the call reaching the server (bench/approvals/);
+#   6. the HTTP gateway against direct HTTP to the same server (gateway-bench,
+#      in a private D-Bus session with an unlocked keyring for its tokens).
 #
 # Usage: scripts/bench.sh [--quick] [--no-app] [-- PROXY-BENCH-ARGS...]
 #   --quick   small counts: checks that everything runs, numbers are rough
@@ -111,6 +113,14 @@ if [ "$app" = 1 ]; then
        2> "$3/approvals.log" | tee "$3/approvals.md"' \
     "$GATEHOUSE_VENV/bin/python" "$REL" "$approval_runs" "$OUT"
 fi
+
+# 6. The HTTP gateway, side by side with direct HTTP.
+gateway_args=(--json "$OUT/gateway.json")
+[ "$quick" = 1 ] && gateway_args+=(--calls 2000 --warmup 200 --blocks 10)
+step "gateway benchmark" dbus-run-session -- bash -c \
+  'HOME="$(mktemp -d)" gnome-keyring-daemon --unlock --components=secrets <<<bench >/dev/null
+   "$@" | tee "'"$OUT"'/gateway.md"' _ \
+  "$REL/gateway-bench" --gatehouse "$REL/gatehouse" "${gateway_args[@]}"
 
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
