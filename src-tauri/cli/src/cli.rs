@@ -109,6 +109,26 @@ pub enum ServerCommand {
         /// The registered server.
         name: String,
     },
+    /// Authorize Gatehouse with a remote server's OAuth authorization server
+    /// now: discovery, consent in the browser, tokens into the OS keychain.
+    /// (`gatehouse run` also does this when the server first answers 401.)
+    Login {
+        /// The registered remote server.
+        name: String,
+        /// A client id registered by hand with the authorization server, for
+        /// one that offers no dynamic client registration.
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// That client's secret, read from stdin (prompted without echo on a
+        /// terminal).
+        #[arg(long, requires = "client_id")]
+        client_secret: bool,
+    },
+    /// Delete a remote server's OAuth tokens from the OS keychain.
+    Logout {
+        /// The registered remote server.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -322,8 +342,9 @@ pub enum ClientsCommand {
     List(ProjectArgs),
     /// Bring clients' servers under Gatehouse.
     Import(ImportArgs),
-    /// Rewrite client configs to launch `gatehouse run`.
-    Connect(ClientWriteArgs),
+    /// Rewrite client configs to go through Gatehouse: launch `gatehouse
+    /// run`, or (`--via gateway`) name the local gateway's URL.
+    Connect(ConnectArgs),
     /// Put client configs back as they were.
     Restore(RestoreArgs),
 }
@@ -342,6 +363,32 @@ pub struct RestoreArgs {
     /// the keychain.
     #[arg(long)]
     pub without_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub write: ClientWriteArgs,
+    /// How the rewritten entries reach Gatehouse: `stdio` launches
+    /// `gatehouse run NAME`; `gateway` writes the gateway's URL
+    /// (http://127.0.0.1:PORT/mcp/NAME) with the client's own bearer token,
+    /// for clients that take URLs (Claude Desktop and Continue stay stdio).
+    #[arg(long, value_enum, default_value = "stdio")]
+    pub via: ConnectVia,
+    /// With `--via gateway`: the gateway's port the URLs name (default: the `gateway.port`
+    /// setting, else 47100): the one `gatehouse gateway --port` or the app
+    /// serves on.
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// `clients connect --via`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConnectVia {
+    /// `gatehouse run NAME` (every client).
+    Stdio,
+    /// The local gateway's URL, with the client's bearer token.
+    Gateway,
 }
 
 #[derive(Debug, Args)]

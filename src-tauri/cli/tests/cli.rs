@@ -10,6 +10,7 @@ mod clients_connect;
 mod clients_projects;
 mod install;
 mod keychain;
+mod oauth;
 mod pins;
 mod registry;
 mod scan;

@@ -80,13 +80,21 @@ impl Engine {
         self.store().add_server(&server)
     }
 
-    /// Removes a server and deletes its secrets from the keychain.
+    /// Removes a server and deletes its secrets (and a remote server's
+    /// OAuth tokens and registrations) from the keychain.
     pub fn server_remove(&self, name: String) -> Result<()> {
         let removed = self.store().remove_server(&name)?;
         for key in removed.transport.secret_names() {
             self.secrets.delete(&name, key).map_err(|e| {
                 Error::Keychain(format!(
                     "server '{name}' was removed, but its secret {key} could not be deleted from the keychain: {e}"
+                ))
+            })?;
+        }
+        if let crate::Transport::Http { .. } = removed.transport {
+            crate::oauth::forget(self.secrets.as_ref(), &name).map_err(|e| {
+                Error::Keychain(format!(
+                    "server '{name}' was removed, but its OAuth tokens could not be deleted from the keychain: {e}"
                 ))
             })?;
         }

@@ -7,6 +7,7 @@ mod audit;
 mod audit_chain;
 mod clients;
 mod gateway;
+mod oauth;
 mod pins;
 mod policy;
 mod registry;

@@ -1,4 +1,4 @@
-//! `gatehouse server add|list|remove|verify|pin|reinstall`.
+//! `gatehouse server add|list|remove|verify|pin|reinstall|login|logout`.
 
 use std::collections::BTreeMap;
 
@@ -65,6 +65,12 @@ pub fn run(cmd: ServerCommand, json: bool) -> anyhow::Result<()> {
             let installed = engine.package_reverify(&name)?;
             report_installed(&engine, &name, &installed, "re-installed", json)?;
         }
+        ServerCommand::Login {
+            name,
+            client_id,
+            client_secret,
+        } => super::oauth::login(&engine, &name, client_id, client_secret, json)?,
+        ServerCommand::Logout { name } => super::oauth::logout(&engine, &name, json)?,
     }
     Ok(())
 }

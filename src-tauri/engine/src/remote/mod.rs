@@ -102,10 +102,12 @@ impl Options {
 fn authorizer_for(
     _dir: &DataDir,
     server: &Server,
-    _secrets: Arc<dyn SecretStore>,
+    store: Arc<dyn SecretStore>,
 ) -> Arc<dyn Authorizer> {
     let Transport::Http {
-        headers, secrets, ..
+        url,
+        headers,
+        secrets,
     } = &server.transport
     else {
         return Arc::new(NoAuth);
@@ -117,7 +119,14 @@ fn authorizer_for(
     if has_own {
         return Arc::new(NoAuth);
     }
-    Arc::new(NoAuth)
+    // OAuth sends a token only once it has one for this URL, and starts
+    // discovery and consent only when the server answers 401: a server that
+    // needs no authorization never notices it.
+    let options = crate::oauth::OAuthOptions::default();
+    match crate::oauth::OAuth::new(&server.name, url, store, options) {
+        Ok(oauth) => Arc::new(oauth),
+        Err(_) => Arc::new(NoAuth),
+    }
 }
 
 /// Starts the bridge to the remote server `server`, with the store's
