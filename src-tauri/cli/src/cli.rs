@@ -342,9 +342,8 @@ pub enum ClientsCommand {
     List(ProjectArgs),
     /// Bring clients' servers under Gatehouse.
     Import(ImportArgs),
-    /// Rewrite client configs to go through Gatehouse: launch `gatehouse
-    /// run`, or (`--via gateway`) name the local gateway's URL.
-    Connect(ConnectArgs),
+    /// Rewrite client configs to launch `gatehouse run`.
+    Connect(ClientWriteArgs),
     /// Put client configs back as they were.
     Restore(RestoreArgs),
 }
@@ -363,32 +362,6 @@ pub struct RestoreArgs {
     /// the keychain.
     #[arg(long)]
     pub without_secrets: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ConnectArgs {
-    #[command(flatten)]
-    pub write: ClientWriteArgs,
-    /// How the rewritten entries reach Gatehouse: `stdio` launches
-    /// `gatehouse run NAME`; `gateway` writes the gateway's URL
-    /// (http://127.0.0.1:PORT/mcp/NAME) with the client's own bearer token,
-    /// for clients that take URLs (Claude Desktop and Continue stay stdio).
-    #[arg(long, value_enum, default_value = "stdio")]
-    pub via: ConnectVia,
-    /// With `--via gateway`: the gateway's port the URLs name (default: the `gateway.port`
-    /// setting, else 47100): the one `gatehouse gateway --port` or the app
-    /// serves on.
-    #[arg(long)]
-    pub port: Option<u16>,
-}
-
-/// `clients connect --via`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConnectVia {
-    /// `gatehouse run NAME` (every client).
-    Stdio,
-    /// The local gateway's URL, with the client's bearer token.
-    Gateway,
 }
 
 #[derive(Debug, Args)]
