@@ -118,7 +118,7 @@ fn login_without_registration_says_how_to_give_a_client_id() {
 }
 
 #[test]
-fn login_is_for_remote_servers() {
+fn login_is_for_remote_servers_without_their_own_authorization() {
     let env = Env::fresh();
     env.cmd()
         .args(["server", "add", "local", "--", "python3", "s.py"])
@@ -129,6 +129,23 @@ fn login_is_for_remote_servers() {
         .assert()
         .failure()
         .stderr(contains("only remote servers"));
+    env.cmd()
+        .args([
+            "server",
+            "add",
+            "keyed",
+            "--url",
+            "https://mcp.example.com/mcp",
+            "--header",
+            "Authorization:Bearer static",
+        ])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["server", "login", "keyed"])
+        .assert()
+        .failure()
+        .stderr(contains("sends an Authorization header of its own"));
 }
 
 /// `gatehouse run NAME` of a protected remote server: the first request's

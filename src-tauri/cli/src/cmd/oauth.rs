@@ -1,11 +1,12 @@
 //! `gatehouse server login|logout NAME`: a remote server's OAuth tokens.
 //! The tokens go to the OS keychain and are never printed.
 
+use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use gatehouse_engine::oauth::{self, ClientCredentials, OAuth, OAuthOptions};
-use gatehouse_engine::{Engine, Keychain, Transport};
+use gatehouse_engine::{Engine, Keychain, SecretValue, Transport};
 
 use crate::output;
 
@@ -18,11 +19,25 @@ pub fn login(
     json: bool,
 ) -> anyhow::Result<()> {
     let server = engine.server(name)?;
-    let Transport::Http { url, .. } = &server.transport else {
+    let Transport::Http {
+        url,
+        headers,
+        secrets,
+    } = &server.transport
+    else {
         bail!("'{name}' runs a local command; only remote servers (added with --url) log in");
     };
+    if headers
+        .keys()
+        .chain(secrets)
+        .any(|h| h.eq_ignore_ascii_case("authorization"))
+    {
+        bail!(
+            "'{name}' sends an Authorization header of its own, so Gatehouse does not use OAuth for it; remove the server and add it again without that header to use OAuth"
+        );
+    }
     let client_secret = if read_secret {
-        Some(super::secret::read_value(name, "client secret")?)
+        Some(read_client_secret(name)?)
     } else {
         None
     };
@@ -62,6 +77,33 @@ pub fn login(
         );
     }
     Ok(())
+}
+
+/// The client secret, from stdin (prompted without echo on a terminal);
+/// one trailing line ending dropped.
+fn read_client_secret(name: &str) -> anyhow::Result<SecretValue> {
+    let stdin = std::io::stdin();
+    let mut value = if stdin.is_terminal() {
+        rpassword::prompt_password(format!("OAuth client secret for {name}: "))
+            .context("could not read the client secret from the terminal")?
+    } else {
+        let mut buf = String::new();
+        stdin
+            .lock()
+            .read_to_string(&mut buf)
+            .context("could not read the client secret from stdin (it must be UTF-8)")?;
+        buf
+    };
+    if value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    if value.is_empty() {
+        bail!("the client secret is empty; pass it on stdin");
+    }
+    Ok(SecretValue::new(value))
 }
 
 /// Deletes the server's tokens from the keychain.

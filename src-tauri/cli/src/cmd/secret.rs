@@ -17,7 +17,7 @@ pub fn run(cmd: SecretCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn read_value(name: &str, key: &str) -> anyhow::Result<SecretValue> {
+fn read_value(name: &str, key: &str) -> anyhow::Result<SecretValue> {
     let stdin = std::io::stdin();
     let mut value = if stdin.is_terminal() {
         rpassword::prompt_password(format!("{key} for {name}: "))
