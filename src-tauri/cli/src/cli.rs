@@ -109,6 +109,31 @@ pub enum ServerCommand {
         /// The registered server.
         name: String,
     },
+    /// Move a server installed from the MCP Registry to another version of
+    /// it (default: the newest active one), vetted as an install is: its
+    /// package downloaded and checked against its checksum, then the server
+    /// re-pointed at it and re-pinned in one step. Its name, policy, tool
+    /// pins and secrets stay; if anything fails it still runs the old install.
+    #[command(disable_version_flag = true)]
+    Update {
+        /// The registered server.
+        name: String,
+        /// The registry server version to move to.
+        #[arg(long)]
+        version: Option<String>,
+        /// Move to a deprecated version (a deleted one never installs).
+        #[arg(long)]
+        allow_deprecated: bool,
+        /// Move even though the package's ownership did not check out.
+        #[arg(long)]
+        confirm_mismatch: bool,
+        /// A value to store in the OS keychain (repeatable): a variable the
+        /// new version requires that the server has no value for, or a new
+        /// value for a secret. Prompted without echo at a terminal;
+        /// otherwise read as KEY=VALUE lines from stdin.
+        #[arg(long = "secret", value_name = "KEY")]
+        secrets: Vec<String>,
+    },
     /// Authorize Gatehouse with a remote server's OAuth authorization server
     /// now: discovery, consent in the browser, tokens into the OS keychain.
     /// (`gatehouse run` also does this when the server first answers 401.)

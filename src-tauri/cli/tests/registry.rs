@@ -104,10 +104,13 @@ fn a_registry_error_is_a_clear_failure() {
 }
 
 mod install {
+    use gatehouse_engine::install::testing::SERVER_JS;
     use gatehouse_engine::install::testing::{
         NPM_NAME, NpmFixture, POISONED_SERVER_JS, SILENT_SERVER_JS,
     };
-    use gatehouse_engine::registry::testing::{HELLO_SERVER, hello_registry};
+    use gatehouse_engine::registry::testing::{
+        HELLO_SERVER, hello_entry, hello_registry, route_hello,
+    };
 
     use super::*;
     use crate::install::{list_tools, tools_or_error};
@@ -178,6 +181,74 @@ mod install {
             tools_or_error(&list_tools(&env, "hi")),
             Ok(vec!["hello".into()])
         );
+    }
+
+    #[test]
+    fn update_moves_the_server_to_the_new_version_once_its_new_secret_is_given() {
+        let env = Env::fresh();
+        let npm = NpmFixture::start(&env.home);
+        let registry = hello_registry("active");
+        cmd(&env, &registry, &npm)
+            .args(["registry", "install", &format!("{HELLO_SERVER}@1.0.0")])
+            .args([
+                "--as",
+                "hi",
+                "--confirm-mismatch",
+                "--secret",
+                "HELLO_TOKEN",
+            ])
+            .write_stdin("HELLO_TOKEN=t0ken\n")
+            .assert()
+            .success();
+        // 1.1.0 runs the package's 1.1.0 and needs a new secret.
+        npm.publish(&env.home, "1.1.0", SERVER_JS);
+        let mut new = hello_entry(1, "active", true);
+        new["server"]["packages"][0]["version"] = "1.1.0".into();
+        route_hello(&registry, &[hello_entry(0, "active", false), new]);
+
+        cmd(&env, &registry, &npm)
+            .args(["server", "update", "hi", "--confirm-mismatch"])
+            .assert()
+            .failure()
+            .stderr(contains("HELLO_ARCHIVE_KEY"));
+        cmd(&env, &registry, &npm)
+            .args(["server", "update", "hi", "--confirm-mismatch"])
+            .args(["--secret", "HELLO_ARCHIVE_KEY"])
+            .write_stdin("HELLO_ARCHIVE_KEY=arch1ve\n")
+            .assert()
+            .success()
+            .stdout(contains(format!("{HELLO_SERVER} 1.0.0 \u{2192} 1.1.0")))
+            .stdout(contains(format!("npm {NPM_NAME}@1.1.0")))
+            .stdout(contains("arch1ve").not())
+            .stderr(contains("verifying the checksum"));
+
+        let server = &env.json(&["server", "list"])[0];
+        assert_eq!(
+            server["secrets"],
+            serde_json::json!(["HELLO_TOKEN", "HELLO_ARCHIVE_KEY"])
+        );
+        assert!(
+            server["args"][0]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{NPM_NAME}@1.1.0")),
+            "{server}"
+        );
+        env.cmd()
+            .args(["server", "verify", "hi"])
+            .assert()
+            .success();
+        // The new install launches, through the proxy.
+        assert_eq!(
+            tools_or_error(&list_tools(&env, "hi")),
+            Ok(vec!["hello".into()])
+        );
+        // Nothing newer now.
+        cmd(&env, &registry, &npm)
+            .args(["server", "update", "hi", "--json"])
+            .assert()
+            .failure()
+            .stderr(contains("already runs"));
     }
 
     #[test]

@@ -169,7 +169,7 @@ fn install(spec: &str, options: InstallOptions, json: bool) -> anyhow::Result<()
     Ok(())
 }
 
-fn phase_text(phase: InstallPhase) -> &'static str {
+pub(super) fn phase_text(phase: InstallPhase) -> &'static str {
     match phase {
         InstallPhase::Vetting => "vetting…",
         InstallPhase::Downloading => "downloading…",
@@ -182,7 +182,7 @@ fn phase_text(phase: InstallPhase) -> &'static str {
 
 /// The values of `keys`: prompted without echo at a terminal, otherwise read
 /// as `KEY=VALUE` lines from stdin (every key once, no other key).
-fn read_secrets(server: &str, keys: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+pub(super) fn read_secrets(server: &str, keys: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,10 +1,11 @@
-//! `gatehouse server add|list|remove|verify|pin|reinstall|login|logout`.
+//! `gatehouse server add|list|remove|verify|pin|reinstall|update|login|logout`.
 
 use std::collections::BTreeMap;
 
 use clap::CommandFactory;
 use clap::error::ErrorKind;
 use gatehouse_engine::install::{Installed, LaunchCheck};
+use gatehouse_engine::registry::UpdateOptions;
 use gatehouse_engine::{Engine, NewServer, Server, Transport};
 
 use crate::cli::{Cli, ServerAddArgs, ServerCommand};
@@ -64,6 +65,20 @@ pub fn run(cmd: ServerCommand, json: bool) -> anyhow::Result<()> {
         ServerCommand::Reinstall { name } => {
             let installed = engine.package_reverify(&name)?;
             report_installed(&engine, &name, &installed, "re-installed", json)?;
+        }
+        ServerCommand::Update {
+            name,
+            version,
+            allow_deprecated,
+            confirm_mismatch,
+            secrets,
+        } => {
+            let options = UpdateOptions {
+                confirm_mismatch,
+                allow_deprecated,
+                secrets: super::registry::read_secrets(&name, &secrets)?,
+            };
+            update(&engine, &name, version, options, json)?;
         }
         ServerCommand::Login {
             name,
@@ -185,5 +200,38 @@ fn report_installed(
             installed.tree_hash
         );
     }
+    Ok(())
+}
+
+/// `server update NAME`: moves the server to another registry version,
+/// the phases on stderr as an install prints them.
+fn update(
+    engine: &Engine,
+    name: &str,
+    version: Option<String>,
+    options: UpdateOptions,
+    json: bool,
+) -> anyhow::Result<()> {
+    let updated = engine.registry_update_with(name.to_string(), version, options, |phase| {
+        if !json {
+            eprintln!("{}", super::registry::phase_text(phase));
+        }
+    })?;
+    if json {
+        return output::json(&updated);
+    }
+    println!(
+        "Updated '{name}': {} {} \u{2192} {}, {} {}@{}, tree {}",
+        updated.origin.name,
+        updated.previous.version,
+        updated.origin.version,
+        updated.package.kind.as_str(),
+        updated.package.identifier,
+        updated.package.version,
+        &updated.tree_hash[..updated.tree_hash.len().min(16)],
+    );
+    println!(
+        "Its policy and secrets are kept; its tools are checked against their pins when it next lists them."
+    );
     Ok(())
 }

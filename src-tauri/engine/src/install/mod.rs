@@ -34,6 +34,7 @@ use crate::{DataDir, Error, Result};
 
 pub use engine::{PackageStatus, RunnerPackage, resolve, runner_package};
 pub use fetch::{sha256_hex, sri_sha512};
+pub(crate) use pin::replace_package_pin;
 pub use pin::{
     LastCheck, LaunchCheck, PackagePin, RegistryOrigin, mismatch_record, pin_key, verify,
 };

@@ -91,6 +91,32 @@ pub fn pin_key(spec: &PackageSpec) -> String {
     )
 }
 
+/// Replaces `server`'s package pin with `pin` on `conn` (inside the
+/// caller's transaction, so a pin can change in one step with the server).
+pub(crate) fn replace_package_pin(
+    conn: &rusqlite::Connection,
+    server: &str,
+    pin: &PackagePin,
+) -> Result<()> {
+    let definition = serde_json::to_string(pin).expect("a pin serializes");
+    let id: i64 = conn
+        .query_row("SELECT id FROM servers WHERE name = ?1", [server], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or_else(|| Error::ServerNotFound(server.to_string()))?;
+    conn.execute(
+        "DELETE FROM pins WHERE server_id = ?1 AND kind = 'package'",
+        [id],
+    )?;
+    conn.execute(
+        "INSERT INTO pins (server_id, kind, key, hash, definition, pinned_at)
+         VALUES (?1, 'package', ?2, ?3, ?4, ?5)",
+        params![id, pin.key(), pin.tree_hash, definition, now_micros()],
+    )?;
+    Ok(())
+}
+
 /// What the check before a launch found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LaunchCheck {
@@ -138,23 +164,8 @@ impl Store {
             tree_hash: tree_hash.to_string(),
             last_check: None,
         };
-        let definition = serde_json::to_string(&pin).expect("a pin serializes");
         let tx = self.conn_mut().transaction()?;
-        let id: i64 = tx
-            .query_row("SELECT id FROM servers WHERE name = ?1", [server], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or_else(|| Error::ServerNotFound(server.to_string()))?;
-        tx.execute(
-            "DELETE FROM pins WHERE server_id = ?1 AND kind = 'package'",
-            [id],
-        )?;
-        tx.execute(
-            "INSERT INTO pins (server_id, kind, key, hash, definition, pinned_at)
-             VALUES (?1, 'package', ?2, ?3, ?4, ?5)",
-            params![id, pin.key(), tree_hash, definition, now_micros()],
-        )?;
+        replace_package_pin(&tx, server, &pin)?;
         tx.commit()?;
         Ok(())
     }

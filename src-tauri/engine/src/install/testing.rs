@@ -76,6 +76,8 @@ pub struct NpmFixture {
     pub server: FixtureServer,
     /// The server package's integrity (`sha512-...`).
     pub integrity: String,
+    /// The server package's version documents, by version.
+    versions: Mutex<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl NpmFixture {
@@ -91,6 +93,7 @@ impl NpmFixture {
         let dep = pack(
             work,
             NPM_DEP,
+            "1.0.0",
             &[
                 (
                     "package.json",
@@ -102,26 +105,44 @@ impl NpmFixture {
                 ),
             ],
         );
-        let main = pack(
-            work,
+        let mut dep_versions = serde_json::Map::new();
+        serve(&server, NPM_DEP, "1.0.0", &dep, &[], &mut dep_versions);
+        let mut versions = serde_json::Map::new();
+        let main = pack_server(work, "1.0.0", server_js);
+        let integrity = serve(
+            &server,
             NPM_NAME,
-            &[
-                (
-                    "package.json",
-                    json!({
-                        "name": NPM_NAME,
-                        "version": "1.0.0",
-                        "bin": { NPM_NAME: "bin/server.js" },
-                        "dependencies": { NPM_DEP: "^1.0.0" },
-                    })
-                    .to_string(),
-                ),
-                ("bin/server.js", server_js.into()),
-            ],
+            "1.0.0",
+            &main,
+            &[(NPM_DEP, "^1.0.0")],
+            &mut versions,
         );
-        serve(&server, NPM_DEP, &dep, &[]);
-        let integrity = serve(&server, NPM_NAME, &main, &[(NPM_DEP, "^1.0.0")]);
-        Self { server, integrity }
+        Self {
+            server,
+            integrity,
+            versions: Mutex::new(versions),
+        }
+    }
+
+    /// Publishes [`NPM_NAME`]@`version` beside the versions served, with
+    /// `server_js` as its server (built in `work`); 1.0.0 stays `latest`.
+    /// Returns its vetted spec.
+    pub fn publish(&self, work: &Path, version: &str, server_js: &str) -> PackageSpec {
+        let tgz = pack_server(work, version, server_js);
+        let mut versions = self.versions.lock().unwrap();
+        let integrity = serve(
+            &self.server,
+            NPM_NAME,
+            version,
+            &tgz,
+            &[(NPM_DEP, "^1.0.0")],
+            &mut versions,
+        );
+        PackageSpec {
+            version: version.into(),
+            checksum: Checksum::Integrity(integrity),
+            ..self.spec()
+        }
     }
 
     /// Where to download from.
@@ -144,15 +165,38 @@ impl NpmFixture {
     }
 }
 
+/// The server package [`NPM_NAME`]@`version`, with `server_js` as its
+/// server, packed.
+fn pack_server(work: &Path, version: &str, server_js: &str) -> Vec<u8> {
+    pack(
+        work,
+        NPM_NAME,
+        version,
+        &[
+            (
+                "package.json",
+                json!({
+                    "name": NPM_NAME,
+                    "version": version,
+                    "bin": { NPM_NAME: "bin/server.js" },
+                    "dependencies": { NPM_DEP: "^1.0.0" },
+                })
+                .to_string(),
+            ),
+            ("bin/server.js", server_js.into()),
+        ],
+    )
+}
+
 /// A `.tgz` of `files` under `package/`, as `npm pack` makes.
-fn pack(work: &Path, name: &str, files: &[(&str, String)]) -> Vec<u8> {
-    let root = work.join(format!("src-{name}"));
+fn pack(work: &Path, name: &str, version: &str, files: &[(&str, String)]) -> Vec<u8> {
+    let root = work.join(format!("src-{name}-{version}"));
     for (path, text) in files {
         let path = root.join("package").join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
     }
-    let tgz = work.join(format!("{name}.tgz"));
+    let tgz = work.join(format!("{name}-{version}.tgz"));
     let status = Command::new("tar")
         .arg("-czf")
         .arg(&tgz)
@@ -165,38 +209,53 @@ fn pack(work: &Path, name: &str, files: &[(&str, String)]) -> Vec<u8> {
     std::fs::read(tgz).unwrap()
 }
 
-/// Serves `name`@1.0.0 as the npm registry does: the packument, the
+/// Serves `name`@`version` as the npm registry does: the packument (with
+/// every version in `versions`, this one added; `latest` the first), the
 /// version document and the tarball. Returns its integrity.
-fn serve(server: &FixtureServer, name: &str, tgz: &[u8], deps: &[(&str, &str)]) -> String {
+fn serve(
+    server: &FixtureServer,
+    name: &str,
+    version: &str,
+    tgz: &[u8],
+    deps: &[(&str, &str)],
+    versions: &mut serde_json::Map<String, serde_json::Value>,
+) -> String {
     let integrity = sri_sha512(tgz);
-    let tarball = format!("{}/{name}/-/{name}-1.0.0.tgz", server.url());
+    let tarball = format!("{}/{name}/-/{name}-{version}.tgz", server.url());
     let deps: serde_json::Map<_, _> = deps
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
-    let version = json!({
+    let document = json!({
         "name": name,
-        "version": "1.0.0",
+        "version": version,
         "dependencies": deps,
         "bin": if name == NPM_NAME { json!({ NPM_NAME: "bin/server.js" }) } else { json!(null) },
         "dist": { "tarball": tarball, "integrity": integrity },
     });
+    versions.insert(version.to_string(), document.clone());
+    let latest = versions.keys().next().expect("a version").clone();
     let packument = json!({
         "name": name,
-        "dist-tags": { "latest": "1.0.0" },
-        "versions": { "1.0.0": version },
+        "dist-tags": { "latest": latest },
+        "versions": versions,
     });
     server
         .route(&format!("/{name}"), Recorded::ok(packument.to_string()))
-        .route(&format!("/{name}/1.0.0"), Recorded::ok(version.to_string()))
         .route(
-            &format!("/{name}/latest"),
-            Recorded::ok(version.to_string()),
+            &format!("/{name}/{version}"),
+            Recorded::ok(document.to_string()),
         )
         .route(
-            &format!("/{name}/-/{name}-1.0.0.tgz"),
+            &format!("/{name}/-/{name}-{version}.tgz"),
             Recorded::ok(tgz.to_vec()),
         );
+    if latest == version {
+        server.route(
+            &format!("/{name}/latest"),
+            Recorded::ok(document.to_string()),
+        );
+    }
     integrity
 }
 

@@ -120,6 +120,12 @@ macro_rules! ipc_app_commands {
             /// report each phase. Refuses a version that is not active unless
             /// `allow_deprecated`, and an unconfirmed ownership unless `confirm_mismatch`.
             registry_install(name: String, version: Option<String>, options: $crate::registry::InstallOptions) -> $crate::registry::RegistryInstalled;
+            /// "Update to VERSION": moves a server installed from the registry to `version`
+            /// (the newest active one when null), vetted as an install is, its package
+            /// installed and verified, then the server re-pointed and pinned in one step,
+            /// keeping its name, policy, tool pins, secrets and values; `install_progress`
+            /// events report each phase. On any error the server is left as it was.
+            registry_update(server: String, version: Option<String>, options: $crate::registry::UpdateOptions) -> $crate::registry::RegistryUpdated;
         }
     };
 }

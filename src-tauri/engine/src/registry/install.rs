@@ -146,7 +146,7 @@ impl Engine {
         if self.store().server(&local).is_ok() {
             return Err(Error::ServerExists(local));
         }
-        let given = secrets_given(&options)?;
+        let given = secrets_given(&options.secrets)?;
         let plain_env = environment(package, &given)?;
         let package_args = fixed_arguments(&package.package_arguments)?;
 
@@ -286,7 +286,11 @@ pub(super) fn choose_package_of<'a>(
 }
 
 /// Refuses a package whose ownership did not check out, unless confirmed.
-fn check_ownership(report: &VettingReport, package: &PackageReport, confirmed: bool) -> Result<()> {
+pub(super) fn check_ownership(
+    report: &VettingReport,
+    package: &PackageReport,
+    confirmed: bool,
+) -> Result<()> {
     if package.ownership.outcome.is_ok() || confirmed {
         return Ok(());
     }
@@ -320,9 +324,9 @@ pub fn default_local_name(registry_name: &str) -> String {
 }
 
 /// The given values, keys checked and values wrapped so they never print.
-fn secrets_given(options: &InstallOptions) -> Result<Vec<(String, SecretValue)>> {
-    let mut given: Vec<(String, SecretValue)> = Vec::with_capacity(options.secrets.len());
-    for (key, value) in &options.secrets {
+pub(super) fn secrets_given(secrets: &[(String, String)]) -> Result<Vec<(String, SecretValue)>> {
+    let mut given: Vec<(String, SecretValue)> = Vec::with_capacity(secrets.len());
+    for (key, value) in secrets {
         validate_env_key(key)?;
         if given.iter().any(|(k, _)| k == key) {
             return Err(Error::InvalidSpec(format!("{key} is given twice")));

@@ -17,6 +17,11 @@
 //! - `update.rs`: "check for updates" of a server installed from the
 //!   registry ([`Engine::package_updates`]): the newest active version and
 //!   the installed one, both vetted, and what would change.
+//! - `upgrade.rs`: "Update to VERSION" ([`Engine::registry_update`]): the
+//!   version vetted as an install is, its package installed and verified,
+//!   then the server re-pointed at it and pinned with the new origin in one
+//!   step, keeping its name, policy, tool pins, secrets and the values the
+//!   person set; on any failure the server is left as it was.
 //!
 //! The registry and package registries are asked over the network only
 //! when a person searches or vets; every failure is an error naming the
@@ -28,6 +33,7 @@ mod install;
 mod model;
 pub mod testing;
 mod update;
+mod upgrade;
 mod vet;
 
 #[cfg(test)]
@@ -38,6 +44,8 @@ mod install_tests;
 mod tests;
 #[cfg(test)]
 mod update_tests;
+#[cfg(test)]
+mod upgrade_tests;
 
 pub use client::{
     DEFAULT_NPM_URL, DEFAULT_PYPI_URL, DEFAULT_REGISTRY_URL, NPM_URL_SETTING, OCI_URL_SETTING,
@@ -52,6 +60,7 @@ pub use model::{
     Argument, KeyValueInput, Package, PackageTransport, RegistryEntry, Remote, Repository,
     ServerJson, ServerPage, Status,
 };
+pub use upgrade::{RegistryUpdated, UpdateOptions};
 pub use vet::{
     NamespaceKind, NamespaceReport, OCI_NAME_LABEL, PackageReport, VetCheck, VetOutcome,
     VettingReport, exact_version, namespace_of, oci_reference, vet,

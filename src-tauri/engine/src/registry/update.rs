@@ -160,7 +160,7 @@ async fn update_check(
 
 /// The registry's newest active version: the one it marks latest if that
 /// is active, else the active one ordered last.
-fn newest_active(versions: &[RegistryEntry]) -> Option<&RegistryEntry> {
+pub(super) fn newest_active(versions: &[RegistryEntry]) -> Option<&RegistryEntry> {
     let active = || versions.iter().filter(|e| e.status == Status::Active);
     active()
         .find(|e| e.is_latest)

@@ -32,6 +32,7 @@ import type { PolicyChange } from "./PolicyChange";
 import type { PruneReport } from "./PruneReport";
 import type { RegistryEntry } from "./RegistryEntry";
 import type { RegistryInstalled } from "./RegistryInstalled";
+import type { RegistryUpdated } from "./RegistryUpdated";
 import type { Server } from "./Server";
 import type { ServerPage } from "./ServerPage";
 import type { ServerPins } from "./ServerPins";
@@ -41,6 +42,7 @@ import type { Timeline } from "./Timeline";
 import type { ToolScan } from "./ToolScan";
 import type { Topic } from "./Topic";
 import type { UpdateCheck } from "./UpdateCheck";
+import type { UpdateOptions } from "./UpdateOptions";
 import type { VettingReport } from "./VettingReport";
 
 /** Every command the UI may invoke: its arguments and its result. */
@@ -131,6 +133,8 @@ export type Commands = {
   audit_export: { args: { filter: AuditFilter; format: ExportFormat }; result: AuditExported | null };
   /** Vets a registry server and installs the vetted package, pinned, as a server launching from Gatehouse's cache; `install_progress` events report each phase. Refuses a version that is not active unless `allow_deprecated`, and an unconfirmed ownership unless `confirm_mismatch`. */
   registry_install: { args: { name: string; version: string | null; options: InstallOptions }; result: RegistryInstalled };
+  /** "Update to VERSION": moves a server installed from the registry to `version` (the newest active one when null), vetted as an install is, its package installed and verified, then the server re-pointed and pinned in one step, keeping its name, policy, tool pins, secrets and values; `install_progress` events report each phase. On any error the server is left as it was. */
+  registry_update: { args: { server: string; version: string | null; options: UpdateOptions }; result: RegistryUpdated };
 };
 
 /** Every event Rust pushes to the UI, with its payload. */
