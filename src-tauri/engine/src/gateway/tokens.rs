@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use base64::Engine as _;
@@ -229,14 +229,10 @@ pub(super) struct TokenTable {
 struct Sync {
     store: Option<Store>,
     revision: Option<i64>,
-    checked: Option<Instant>,
 }
 
 /// How often the watcher looks for changed tokens.
 const WATCH_TICK: Duration = Duration::from_millis(250);
-/// The least time between two looks caused by unknown tokens, so a flood
-/// of wrong tokens cannot keep the store busy.
-const MISS_CHECK_EVERY: Duration = Duration::from_millis(2);
 
 impl TokenTable {
     /// Loads the tokens from the store at `database`.
@@ -246,7 +242,7 @@ impl TokenTable {
             entries: ArcSwap::from_pointee(Vec::new()),
             sync: Mutex::new(Sync::default()),
         });
-        table.refresh(Duration::ZERO)?;
+        table.refresh()?;
         Ok(table)
     }
 
@@ -264,15 +260,10 @@ impl TokenTable {
         found.cloned()
     }
 
-    /// Reads the tokens again if they changed in the store, unless the
-    /// store was looked at less than `gap` ago; whether they changed.
-    /// Blocking: call it off the event loop.
-    pub(super) fn refresh(&self, gap: Duration) -> Result<bool> {
+    /// Reads the tokens again if they changed in the store; whether they
+    /// changed. Blocking: call it off the event loop.
+    pub(super) fn refresh(&self) -> Result<bool> {
         let mut sync = self.sync.lock().unwrap_or_else(|p| p.into_inner());
-        if gap > Duration::ZERO && sync.checked.is_some_and(|t| t.elapsed() < gap) {
-            return Ok(false);
-        }
-        sync.checked = Some(Instant::now());
         if sync.store.is_none() {
             sync.store = Some(Store::open_path(&self.database)?);
         }
@@ -299,8 +290,12 @@ impl TokenTable {
     }
 
     /// After a request with an unknown token: whether the table changed.
+    /// Always looks: a token made a moment ago (after the watcher's last
+    /// look) must work at once. A flood of wrong tokens costs one read of
+    /// the topic's revision each, one at a time; the tokens themselves are
+    /// read only when the revision moved.
     pub(super) fn refresh_after_miss(&self) -> bool {
-        self.refresh(MISS_CHECK_EVERY).unwrap_or(false)
+        self.refresh().unwrap_or(false)
     }
 
     /// Starts the thread that keeps the table current; it ends once the
@@ -313,7 +308,7 @@ impl TokenTable {
                 loop {
                     std::thread::sleep(WATCH_TICK);
                     let Some(table) = table.upgrade() else { return };
-                    if let Err(e) = table.refresh(Duration::ZERO) {
+                    if let Err(e) = table.refresh() {
                         eprintln!("gatehouse: the gateway cannot read its tokens: {e}");
                     }
                 }
@@ -407,7 +402,7 @@ mod tests {
 
         let new = rotate(&mut store, &secrets, "cursor").unwrap();
         assert_ne!(new, old);
-        table.refresh(Duration::ZERO).unwrap();
+        table.refresh().unwrap();
         assert_eq!(table.find(old.expose().as_bytes()), None);
         assert_eq!(
             table.find(new.expose().as_bytes()).as_deref(),
@@ -416,7 +411,7 @@ mod tests {
 
         assert!(revoke(&mut store, &secrets, "cursor").unwrap());
         assert!(!revoke(&mut store, &secrets, "cursor").unwrap());
-        table.refresh(Duration::ZERO).unwrap();
+        table.refresh().unwrap();
         assert_eq!(table.find(new.expose().as_bytes()), None);
         assert_eq!(secrets.get(SECRET_SERVER, "cursor").unwrap(), None);
     }
