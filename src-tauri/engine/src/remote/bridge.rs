@@ -237,19 +237,15 @@ impl Bridge {
         }
     }
 
-    /// A request on its own task: the exchange within the timeout (a
-    /// `subscriptions/listen` stream has none), then its answer or error.
+    /// A request on its own task: the exchange, each of its HTTP exchanges
+    /// within the timeout (a `subscriptions/listen` stream has none; asking
+    /// the person to sign in again has its own), then its answer or error.
     async fn request(self: Arc<Self>, line: Bytes, id: IdKey, head: Head, listen: bool, seq: u64) {
-        let exchange = self.exchange(line, &id, &head);
-        let outcome = if listen {
-            Ok(exchange.await)
-        } else {
-            tokio::time::timeout(self.cfg.timeout, exchange).await
-        };
-        match outcome {
-            Ok(Ok(answer)) => self.send(answer),
-            Ok(Err(reason)) => self.answer_error(&id, &reason),
-            Err(_) => {
+        let limit = (!listen).then_some(self.cfg.timeout);
+        match self.exchange(line, &id, &head, limit).await {
+            Ok(answer) => self.send(answer),
+            Err(Failure::Reason(reason)) => self.answer_error(&id, &reason),
+            Err(Failure::TimedOut) => {
                 let secs = self.cfg.timeout.as_secs_f32();
                 self.answer_error(&id, &format!("no answer within {secs} s"));
                 self.cancel_upstream(&id).await;
@@ -269,7 +265,8 @@ impl Bridge {
         line: Bytes,
         id: &IdKey,
         head: &Head,
-    ) -> Result<Vec<u8>, String> {
+        limit: Option<Duration>,
+    ) -> Result<Vec<u8>, Failure> {
         let (mut reauthorized, mut reinitialized, mut fell_back) = (false, false, false);
         loop {
             let (era, generation) = {
@@ -277,12 +274,12 @@ impl Bridge {
                 (state.era, state.generation)
             };
             if era == Era::Legacy {
-                return self.legacy_request(line, id).await;
+                return within(limit, self.legacy_request(line, id)).await;
             }
-            let response = self.post(line.clone(), Some(head)).await?;
+            let response = within(limit, self.post(line.clone(), Some(head))).await?;
             let status = response.status();
             if status.is_success() && status != StatusCode::ACCEPTED {
-                return self.read_answer(response, id).await;
+                return within(limit, self.read_answer(response, id)).await;
             }
             if !reauthorized && is_challenge(&response) {
                 reauthorized = true;
@@ -292,7 +289,7 @@ impl Bridge {
             if status == StatusCode::NOT_FOUND && era == Era::Session && !reinitialized {
                 reinitialized = true;
                 drop(response);
-                self.reinitialize(generation).await?;
+                within(limit, self.reinitialize(generation)).await?;
                 continue;
             }
             let body = read_body(response).await.unwrap_or_default();
@@ -304,11 +301,12 @@ impl Bridge {
                 fell_back = true;
                 let _init = self.init.lock().await;
                 if self.era() == Era::Stateless {
-                    self.initialize_for_stateless(&line).await?;
+                    within(limit, self.initialize_for_stateless(&line)).await?;
                 }
                 continue;
             }
-            return answer_in_body(&body, id).ok_or_else(|| http_error(status, &body));
+            return answer_in_body(&body, id)
+                .ok_or_else(|| Failure::Reason(http_error(status, &body)));
         }
     }
 
@@ -808,6 +806,34 @@ impl Bridge {
         if let Ok(request) = self.authorize(request).await {
             let _ = request.send().await;
         }
+    }
+}
+
+/// Why a request got no answer.
+enum Failure {
+    /// What went wrong, for the client.
+    Reason(String),
+    /// An HTTP exchange took longer than the timeout.
+    TimedOut,
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Self {
+        Failure::Reason(reason)
+    }
+}
+
+/// `work` within `limit`, if there is one.
+async fn within<T>(
+    limit: Option<Duration>,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, Failure> {
+    match limit {
+        None => Ok(work.await?),
+        Some(limit) => match tokio::time::timeout(limit, work).await {
+            Ok(done) => Ok(done?),
+            Err(_) => Err(Failure::TimedOut),
+        },
     }
 }
 

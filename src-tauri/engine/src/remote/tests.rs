@@ -585,3 +585,66 @@ async fn secret_headers_come_from_the_store_and_a_missing_one_refuses_the_start(
     );
     assert_eq!(server.seen()[0].header("x-team"), Some("blue"));
 }
+
+/// Takes longer to sign in than a request may take to answer.
+struct SlowConsent;
+
+impl Authorizer for SlowConsent {
+    fn authorization(&self) -> BoxFuture<'_, Result<Option<SecretValue>>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn unauthorized<'a>(
+        &'a self,
+        _challenge: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<SecretValue>>> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            Ok(Some(SecretValue::new("Bearer fresh")))
+        })
+    }
+}
+
+#[tokio::test]
+async fn signing_in_again_is_not_cut_off_by_the_request_timeout() {
+    let refused = Arc::new(AtomicUsize::new(0));
+    let count = refused.clone();
+    let server = Scripted::start(move |seen| match seen.rpc_method().as_deref() {
+        Some("initialize") => Reply::Plain(
+            200,
+            vec![
+                ("content-type", "application/json".into()),
+                ("mcp-session-id", "s".into()),
+            ],
+            init_answer(&seen.json()["id"]),
+        ),
+        Some("tools/call") if count.fetch_add(1, Ordering::SeqCst) == 0 => Reply::Plain(
+            401,
+            vec![("www-authenticate", "Bearer".into())],
+            String::new(),
+        ),
+        Some("tools/call") => Reply::json(result_for(seen, "after consent")),
+        _ => Reply::accepted(),
+    })
+    .await;
+    let link = connect_with(
+        &remote(&server.url, &[], &[]),
+        &MemorySecrets::default(),
+        Options {
+            timeout: Duration::from_millis(300),
+            authorizer: Arc::new(SlowConsent),
+        },
+    )
+    .unwrap();
+    let mut client = Client::new(link);
+    client.send(INIT).await;
+    client.read().await;
+    client
+        .send(r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"t"}}"#)
+        .await;
+    let answer = client.read().await;
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "after consent",
+        "{answer}"
+    );
+}
