@@ -367,8 +367,9 @@ pub enum ClientsCommand {
     List(ProjectArgs),
     /// Bring clients' servers under Gatehouse.
     Import(ImportArgs),
-    /// Rewrite client configs to launch `gatehouse run`.
-    Connect(ClientWriteArgs),
+    /// Rewrite client configs to go through Gatehouse: launch `gatehouse
+    /// run`, or (`--via gateway`) name the local gateway's URL.
+    Connect(ConnectArgs),
     /// Put client configs back as they were.
     Restore(RestoreArgs),
 }
@@ -387,6 +388,32 @@ pub struct RestoreArgs {
     /// the keychain.
     #[arg(long)]
     pub without_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub write: ClientWriteArgs,
+    /// How the rewritten entries reach Gatehouse: `stdio` launches
+    /// `gatehouse run NAME`; `gateway` writes the gateway's URL
+    /// (http://127.0.0.1:PORT/mcp/NAME) with the client's own bearer token,
+    /// for clients that take URLs (Claude Desktop and Continue stay stdio).
+    #[arg(long, value_enum, default_value = "stdio")]
+    pub via: ConnectVia,
+    /// With `--via gateway`: the gateway's port the URLs name (default:
+    /// the `gateway.port` setting, else 47100), the one the app or
+    /// `gatehouse gateway --port` serves on.
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// `clients connect --via`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConnectVia {
+    /// `gatehouse run NAME` (every client).
+    Stdio,
+    /// The local gateway's URL, with the client's bearer token.
+    Gateway,
 }
 
 #[derive(Debug, Args)]

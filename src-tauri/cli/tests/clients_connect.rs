@@ -268,3 +268,58 @@ fn restore_without_secrets_leaves_their_values_empty() {
         .success()
         .stdout(contains("nothing to restore"));
 }
+
+#[test]
+fn connect_via_the_gateway_names_its_url_except_in_claude_desktop_and_restores_exactly() {
+    let env = imported_home();
+    let original = snapshot(&env.home);
+    clients(&env, &["connect", "cursor", "--port", "47199"])
+        .assert()
+        .failure()
+        .stderr(contains("goes with --via gateway"));
+
+    let out = clients(
+        &env,
+        &[
+            "connect", "--all", "--via", "gateway", "--port", "47199", "--json",
+        ],
+    )
+    .assert()
+    .success();
+    let report: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let token = String::from_utf8(
+        env.cmd()
+            .args(["gateway", "token", "cursor"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    let token = token.trim();
+    let cursor = std::fs::read_to_string(env.home.join(".cursor/mcp.json")).unwrap();
+    assert!(cursor.contains("\"url\": \"http://127.0.0.1:47199/mcp/github\""));
+    assert!(cursor.contains(&format!("\"Authorization\": \"Bearer {token}\"")));
+    let of = |client: &str| report.iter().find(|v| v["client"] == client).unwrap();
+    assert_eq!(of("cursor")["status"], "connected");
+    assert!(
+        of("cursor")["secrets"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("github headers.Authorization"))
+    );
+    // Claude Desktop cannot take a URL from its file: it keeps stdio.
+    assert_eq!(of("claude-desktop")["status"], "connected");
+    assert!(of("claude-desktop").get("secrets").is_none());
+    let desktop =
+        std::fs::read_to_string(env.home.join(".config/Claude/claude_desktop_config.json"))
+            .unwrap();
+    assert!(desktop.contains("\"args\": [\"run\", \"filesystem\"]"));
+    assert!(!desktop.contains("/mcp/") && !desktop.contains(token));
+
+    clients(&env, &["restore", "--all", "--with-secrets"])
+        .assert()
+        .success();
+    assert_eq!(snapshot(&env.home), original);
+}

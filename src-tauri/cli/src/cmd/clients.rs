@@ -8,9 +8,11 @@
 //! the keychain (`gatehouse_engine::clients::import`).
 //! `clients connect` rewrites the configs' entries to launch
 //! `gatehouse run NAME` (this binary) for the servers registered in
-//! Gatehouse; `clients restore` puts the files back. Both take `--dry-run`
-//! to show the diff and write nothing, and both leave system-wide files
-//! alone (an administrator manages them).
+//! Gatehouse, or with `--via gateway` to name the local gateway's URL with
+//! the client's bearer token where the client takes URLs; `clients restore`
+//! puts the files back. Both take `--dry-run` to show the diff (secrets,
+//! the gateway token too, hidden) and write nothing, and both leave
+//! system-wide files alone (an administrator manages them).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,9 @@ use serde::Serialize;
 
 use gatehouse_engine::clients::restore::RestorePlan;
 
-use crate::cli::{ClientWriteArgs, ClientsCommand, ProjectArgs, RestoreArgs};
+use crate::cli::{
+    ClientWriteArgs, ClientsCommand, ConnectArgs, ConnectVia, ProjectArgs, RestoreArgs,
+};
 use crate::output;
 
 pub fn run(cmd: ClientsCommand, json: bool) -> anyhow::Result<()> {
@@ -332,6 +336,10 @@ struct WriteView {
     entries: Vec<String>,
     /// Entries left alone (no Gatehouse server of that name yet).
     not_imported: Vec<String>,
+    /// Where the change writes a secret the client needs in its file (the
+    /// client's gateway token), as `ENTRY FIELD`; never the value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<String>,
     warnings: Vec<String>,
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -347,6 +355,7 @@ impl WriteView {
             status: "failed",
             entries: Vec::new(),
             not_imported: Vec::new(),
+            secrets: Vec::new(),
             warnings: Vec::new(),
             error: None,
             diff: None,
@@ -360,7 +369,7 @@ impl WriteView {
         &mut self,
         noop: bool,
         (before, after): (&str, &str),
-        dry_run: bool,
+        (dry_run, token): (bool, Option<&str>),
         done: &'static str,
         write: impl FnOnce() -> gatehouse_engine::Result<()>,
     ) {
@@ -368,11 +377,12 @@ impl WriteView {
             self.status = "unchanged";
         } else if dry_run {
             self.status = "would-change";
-            self.diff = Some(clients::diff::redacted(
+            self.diff = Some(clients::diff::redacted_with(
                 self.client,
                 &self.path,
                 before,
                 after,
+                token.as_slice(),
             ));
         } else {
             match write() {
@@ -432,6 +442,12 @@ fn report(views: &[WriteView], json: bool, verb: &str) -> anyhow::Result<()> {
             if let Some(error) = &v.error {
                 println!("  error: {error}");
             }
+            if !v.secrets.is_empty() {
+                println!(
+                    "  writes this client's gateway token (a secret, hidden above) into: {}",
+                    v.secrets.join(", ")
+                );
+            }
             if !v.not_imported.is_empty() {
                 println!(
                     "  not imported into Gatehouse, left as they are: {} (see `gatehouse clients import`)",
@@ -449,8 +465,16 @@ fn report(views: &[WriteView], json: bool, verb: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
-    let (_, configs) = targets(&args)?;
+fn connect(args: ConnectArgs, json: bool) -> anyhow::Result<()> {
+    let ConnectArgs { write, via, port } = args;
+    let via = match via {
+        ConnectVia::Stdio if port.is_some() => {
+            anyhow::bail!("--port names the gateway's port; it goes with --via gateway")
+        }
+        ConnectVia::Stdio => clients::connect::Via::Stdio,
+        ConnectVia::Gateway => clients::connect::Via::Gateway,
+    };
+    let (_, configs) = targets(&write)?;
     let exe = std::env::current_exe().context("cannot find the path of this gatehouse binary")?;
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
     let engine = super::engine()?;
@@ -461,20 +485,28 @@ fn connect(args: ClientWriteArgs, json: bool) -> anyhow::Result<()> {
         let mut view = WriteView::new(config);
         let left_alone = config
             .read_only()
-            .or_else(|| config.shared_project(&args.target.projects.projects));
+            .or_else(|| config.shared_project(&write.target.projects.projects));
         if let Some(why) = left_alone {
             view.status = "skipped";
             view.warnings.push(why);
             views.push(view);
             continue;
         }
-        match clients::connect::plan(config.client, &config.path, &exe, &name) {
+        let planned = engine
+            .clients_target(config.client, via, &exe, port)
+            .and_then(|target| {
+                let plan = clients::connect::plan_to(config.client, &config.path, &target, &name)?;
+                Ok((target, plan))
+            });
+        match planned {
             Err(e) => view.error = Some(e.to_string()),
-            Ok(plan) => {
+            Ok((target, plan)) => {
                 view.entries = plan.edits.iter().map(|e| e.name.clone()).collect();
                 view.not_imported = plan.skipped.clone();
+                view.secrets = plan.secrets.iter().map(ToString::to_string).collect();
                 let texts = (plan.before.as_str(), plan.after.as_str());
-                view.settle(plan.is_noop(), texts, args.dry_run, "connected", || {
+                let run = (write.dry_run, target.token());
+                view.settle(plan.is_noop(), texts, run, "connected", || {
                     clients::connect::apply(&plan, engine.data_dir()).map(drop)
                 });
             }
@@ -511,7 +543,7 @@ fn restore(args: RestoreArgs, json: bool) -> anyhow::Result<()> {
                 view.settle(
                     plan.is_noop(),
                     texts,
-                    args.write.dry_run,
+                    (args.write.dry_run, None),
                     "restored",
                     || clients::restore::apply(&plan, &data),
                 );

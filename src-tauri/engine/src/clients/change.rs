@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::connect::{Target, Via};
 use super::{Client, PlainSecret, connect, diff, discover_in, home_dir, restore};
 use crate::{Engine, Error, Result};
 
@@ -37,8 +38,10 @@ pub struct ClientChange {
     pub not_imported: Vec<String>,
     /// What restore could not revert exactly.
     pub warnings: Vec<String>,
-    /// The plain-text secrets a restore with secrets puts back into the
-    /// file; without them, these are what it leaves empty.
+    /// The plain-text secrets the change writes into the file: for a
+    /// restore with secrets, those it puts back (without them, those it
+    /// leaves empty); for a connect through the gateway, where the client's
+    /// gateway token goes. The diff hides their values.
     pub secrets: Vec<PlainSecret>,
 }
 
@@ -64,14 +67,17 @@ impl Engine {
 
     /// What `kind` would change in `client`'s config files. A restore puts
     /// back the plain-text secrets import moved to the keychain only
-    /// `with_secrets`; otherwise their values are left empty.
+    /// `with_secrets`; otherwise their values are left empty. A connect
+    /// routes the entries `via` `gatehouse run` or the gateway (see
+    /// [`Engine::clients_target`]); a restore ignores `via`.
     pub fn clients_preview(
         &self,
         client: Client,
         kind: ChangeKind,
         with_secrets: bool,
+        via: Via,
     ) -> Result<Vec<ClientChange>> {
-        self.clients_preview_in(client, kind, with_secrets, &[])
+        self.clients_preview_in(client, kind, with_secrets, via, &[])
     }
 
     /// [`Engine::clients_preview`], also for the configs in the project
@@ -81,9 +87,10 @@ impl Engine {
         client: Client,
         kind: ChangeKind,
         with_secrets: bool,
+        via: Via,
         projects: &[PathBuf],
     ) -> Result<Vec<ClientChange>> {
-        self.client_change(client, kind, with_secrets, projects, false)
+        self.client_change(client, kind, with_secrets, via, projects, false)
     }
 
     /// Makes the change [`Engine::clients_preview`] showed; the files are
@@ -93,8 +100,9 @@ impl Engine {
         client: Client,
         kind: ChangeKind,
         with_secrets: bool,
+        via: Via,
     ) -> Result<Vec<ClientChange>> {
-        self.clients_apply_in(client, kind, with_secrets, &[])
+        self.clients_apply_in(client, kind, with_secrets, via, &[])
     }
 
     /// [`Engine::clients_apply`], also for the configs in the project
@@ -104,9 +112,41 @@ impl Engine {
         client: Client,
         kind: ChangeKind,
         with_secrets: bool,
+        via: Via,
         projects: &[PathBuf],
     ) -> Result<Vec<ClientChange>> {
-        self.client_change(client, kind, with_secrets, projects, true)
+        self.client_change(client, kind, with_secrets, via, projects, true)
+    }
+
+    /// What `client`'s connected entries point at: `gatehouse run` from
+    /// `gatehouse`, or, for a client that takes URLs, the gateway on its
+    /// port (`port`, else the `gateway.port` setting) with the client's own
+    /// token (made if it has none; the audit names the client by it).
+    pub fn clients_target(
+        &self,
+        client: Client,
+        via: Via,
+        gatehouse: &std::path::Path,
+        port: Option<u16>,
+    ) -> Result<Target> {
+        match via {
+            // Claude Desktop and the like get `gatehouse run` either way.
+            Via::Gateway if !client.takes_url() => Ok(Target::stdio(gatehouse)),
+            Via::Stdio => Ok(Target::stdio(gatehouse)),
+            Via::Gateway => {
+                let port = match port {
+                    Some(port) => port,
+                    None => self.store().gateway_port()?,
+                };
+                if port == 0 {
+                    return Err(Error::InvalidSpec(
+                        "the gateway's port is set to 0 (any free port), which a client's config cannot name; set a fixed port to connect clients through the gateway".into(),
+                    ));
+                }
+                let token = self.gateway_token(client.id())?;
+                Ok(Target::gateway(gatehouse, port, token))
+            }
+        }
     }
 
     fn client_change(
@@ -114,6 +154,7 @@ impl Engine {
         client: Client,
         kind: ChangeKind,
         with_secrets: bool,
+        via: Via,
         projects: &[PathBuf],
         apply: bool,
     ) -> Result<Vec<ClientChange>> {
@@ -126,6 +167,10 @@ impl Engine {
         }
         let registered = self.server_list()?;
         let gatehouse = gatehouse_command()?;
+        let target = match kind {
+            ChangeKind::Connect => self.clients_target(client, via, &gatehouse, None)?,
+            ChangeKind::Restore => Target::stdio(&gatehouse),
+        };
         let name = |entry: &super::Entry| connect::registered_name(entry, &registered);
         let mut changes = Vec::new();
         for config in configs {
@@ -139,23 +184,32 @@ impl Engine {
                 ChangeKind::Restore => config.read_only(),
             };
             if let Some(why) = left_alone {
-                changes.push(summary(client, &config.path, "", "", Vec::new(), vec![why]));
+                changes.push(summary(
+                    client,
+                    &config.path,
+                    ("", ""),
+                    None,
+                    Vec::new(),
+                    vec![why],
+                ));
                 continue;
             }
             let change = match kind {
                 ChangeKind::Connect => {
-                    let plan = connect::plan(client, &config.path, &gatehouse, &name)?;
+                    let plan = connect::plan_to(client, &config.path, &target, &name)?;
                     if apply && !plan.is_noop() {
                         connect::apply(&plan, self.data_dir())?;
                     }
-                    summary(
+                    let mut change = summary(
                         client,
                         &plan.path,
-                        &plan.before,
-                        &plan.after,
+                        (&plan.before, &plan.after),
+                        target.token(),
                         plan.skipped,
                         Vec::new(),
-                    )
+                    );
+                    change.secrets = plan.secrets;
+                    change
                 }
                 ChangeKind::Restore => {
                     let plan = restore::plan(client, &config.path, self.data_dir())?;
@@ -173,8 +227,8 @@ impl Engine {
                     let mut change = summary(
                         client,
                         &plan.path,
-                        &plan.before,
-                        &plan.after,
+                        (&plan.before, &plan.after),
+                        None,
                         Vec::new(),
                         plan.warnings,
                     );
@@ -199,11 +253,13 @@ fn client_configs(client: Client, projects: &[PathBuf]) -> Result<Vec<super::Cli
         .collect())
 }
 
+/// A change from `before` to `after`, its diff with every secret hidden,
+/// `token` (a gateway token the change writes) too.
 fn summary(
     client: Client,
     path: &std::path::Path,
-    before: &str,
-    after: &str,
+    (before, after): (&str, &str),
+    token: Option<&str>,
     not_imported: Vec<String>,
     warnings: Vec<String>,
 ) -> ClientChange {
@@ -213,7 +269,7 @@ fn summary(
         path: path.display().to_string(),
         changes,
         diff: if changes {
-            diff::redacted(client, path, before, after)
+            diff::redacted_with(client, path, before, after, token.as_slice())
         } else {
             String::new()
         },
@@ -262,10 +318,22 @@ mod tests {
             engine.clients_list_in(&missing).map(drop),
             engine.clients_import_in(Client::Cursor, &missing).map(drop),
             engine
-                .clients_preview_in(Client::Cursor, ChangeKind::Connect, false, &missing)
+                .clients_preview_in(
+                    Client::Cursor,
+                    ChangeKind::Connect,
+                    false,
+                    Via::Stdio,
+                    &missing,
+                )
                 .map(drop),
             engine
-                .clients_apply_in(Client::Cursor, ChangeKind::Restore, false, &missing)
+                .clients_apply_in(
+                    Client::Cursor,
+                    ChangeKind::Restore,
+                    false,
+                    Via::Stdio,
+                    &missing,
+                )
                 .map(drop),
         ];
         for error in errors {

@@ -1,5 +1,9 @@
 //! `clients connect`: rewrites each server entry of a client's config to
-//! launch `gatehouse run NAME`, with no secrets left in the entry.
+//! go through Gatehouse, with no secrets left in the entry: by default to
+//! launch `gatehouse run NAME`; with a gateway [`Target`], for a client that
+//! takes URLs ([`Client::takes_url`]), to the gateway's
+//! `http://127.0.0.1:PORT/mcp/NAME` with the client's bearer token, in the
+//! client's own URL schema.
 //!
 //! Only the entries change. The JSON family is edited span by span: the
 //! file is parsed with `jsonc-parser` for the byte range of each entry's
@@ -21,9 +25,128 @@ use std::str::FromStr;
 use jsonc_parser::ast::{Object, ObjectProp, Value as Ast};
 use jsonc_parser::common::Ranged;
 
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
 use super::write::{self, EntryEdit, Hook, Record, Step};
-use super::{Client, Entry, Format, value_looks_secret};
-use crate::{DataDir, Server, Transport};
+use super::{Client, Entry, Format, PlainSecret, value_looks_secret};
+use crate::{DataDir, SecretValue, Server, Transport};
+
+/// How `clients connect` routes a client's entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Via {
+    /// Each entry launches `gatehouse run NAME` (every client).
+    #[default]
+    Stdio,
+    /// Each entry is the gateway's URL for the server, with the client's
+    /// bearer token, where the client takes URLs; `gatehouse run NAME`
+    /// where it does not (Claude Desktop).
+    Gateway,
+}
+
+/// What connected entries point at.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The `gatehouse` binary stdio entries launch.
+    gatehouse: String,
+    /// The gateway's port and this client's token, for a gateway connect.
+    gateway: Option<(u16, SecretValue)>,
+}
+
+impl Target {
+    /// Entries launch `gatehouse run NAME` from `gatehouse` (an absolute
+    /// path).
+    pub fn stdio(gatehouse: &Path) -> Target {
+        Target {
+            gatehouse: gatehouse.to_string_lossy().into_owned(),
+            gateway: None,
+        }
+    }
+
+    /// Entries of clients that take URLs become the gateway's URL on
+    /// `port`, with `token` (the client's own, see
+    /// [`Engine::gateway_token`](crate::Engine::gateway_token)) as the
+    /// bearer; the others launch `gatehouse`.
+    pub fn gateway(gatehouse: &Path, port: u16, token: SecretValue) -> Target {
+        Target {
+            gateway: Some((port, token)),
+            ..Target::stdio(gatehouse)
+        }
+    }
+
+    /// The bearer token this target writes into configs, if any: what a
+    /// preview must hide.
+    pub fn token(&self) -> Option<&str> {
+        self.gateway.as_ref().map(|(_, token)| token.expose())
+    }
+
+    /// The URL form for `client`'s entries, when this target gives one.
+    pub(super) fn url_form(&self, client: Client) -> Option<UrlForm<'_>> {
+        let (port, token) = self.gateway.as_ref()?;
+        client.takes_url().then_some(UrlForm {
+            port: *port,
+            token: token.expose(),
+        })
+    }
+
+    /// What a routed `entry` should become, as the Gatehouse server name,
+    /// or `None` when it is in this target's form already: a stdio entry
+    /// for a stdio connect, the same URL and token for a gateway one.
+    fn reroute<'e>(&self, client: Client, entry: &'e Entry) -> Option<&'e str> {
+        let name = entry.routed_to()?;
+        let done = match self.url_form(client) {
+            None => entry.launched().is_some(),
+            Some(form) => {
+                entry.url.as_deref() == Some(form.url(name).as_str())
+                    && entry.headers.iter().any(|(k, v)| {
+                        k.eq_ignore_ascii_case("authorization") && *v == form.bearer()
+                    })
+            }
+        };
+        (!done).then_some(name)
+    }
+
+    /// The Gatehouse server `entry` is rewritten to, if it is: a routed
+    /// entry not yet in this target's form keeps its server; another entry
+    /// gets the one `name` gives (the registered server), if any.
+    pub(super) fn server_for(
+        &self,
+        client: Client,
+        entry: &Entry,
+        name: &dyn Fn(&Entry) -> Option<String>,
+    ) -> Option<String> {
+        if entry.routed() {
+            return self.reroute(client, entry).map(str::to_string);
+        }
+        name(entry).filter(|_| routable(entry))
+    }
+
+    /// The `gatehouse` binary.
+    pub(super) fn gatehouse(&self) -> &str {
+        &self.gatehouse
+    }
+}
+
+/// The gateway's address and a client's token, as a connected entry holds
+/// them.
+pub(super) struct UrlForm<'a> {
+    port: u16,
+    token: &'a str,
+}
+
+impl UrlForm<'_> {
+    /// The gateway's URL for `server`.
+    pub(super) fn url(&self, server: &str) -> String {
+        format!("http://127.0.0.1:{}/mcp/{server}", self.port)
+    }
+
+    /// The `Authorization` header's value.
+    pub(super) fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
 
 /// What connect would do to one file.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +164,10 @@ pub struct Plan {
     /// Entries left as they are because they have no Gatehouse server
     /// (the `name` function gave none), by name.
     pub skipped: Vec<String>,
+    /// Where the change writes the client's gateway token, a secret the
+    /// client needs in its file (`headers.Authorization`); hidden in
+    /// previews like every secret.
+    pub secrets: Vec<PlainSecret>,
 }
 
 impl Plan {
@@ -73,23 +200,33 @@ pub fn registered_name(entry: &Entry, servers: &[Server]) -> Option<String> {
         .map(|s| s.name.clone())
 }
 
-/// Reads `path` and plans connecting `client`'s entries to `gatehouse`
-/// (the absolute path of the binary). `name` gives each entry's Gatehouse
-/// server name (usually [`registered_name`]), or `None` to leave the entry
-/// alone.
+/// Reads `path` and plans connecting `client`'s entries to `gatehouse run`
+/// (`gatehouse`: the absolute path of the binary). `name` gives each
+/// entry's Gatehouse server name (usually [`registered_name`]), or `None`
+/// to leave the entry alone.
 pub fn plan(
     client: Client,
     path: &Path,
     gatehouse: &Path,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> crate::Result<Plan> {
-    plan_file(client, path, gatehouse, name).map_err(crate::Error::ClientConfig)
+    plan_to(client, path, &Target::stdio(gatehouse), name)
+}
+
+/// [`plan`] to `target`: `gatehouse run`, or the gateway's URL.
+pub fn plan_to(
+    client: Client,
+    path: &Path,
+    target: &Target,
+    name: &dyn Fn(&Entry) -> Option<String>,
+) -> crate::Result<Plan> {
+    plan_file(client, path, target, name).map_err(crate::Error::ClientConfig)
 }
 
 fn plan_file(
     client: Client,
     path: &Path,
-    gatehouse: &Path,
+    target: &Target,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<Plan, String> {
     // Continue's workspace blocks may be JSON: the file name says which.
@@ -105,8 +242,9 @@ fn plan_file(
                 .collect()
         })
         .unwrap_or_default();
-    let (after, edits) = plan_text_as(client, format, &before, &gatehouse.to_string_lossy(), name)
+    let (after, edits) = plan_text_as(client, format, &before, target, name)
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    let secrets = token_places(client, format, target, &after, &edits);
     Ok(Plan {
         client,
         path: path.to_path_buf(),
@@ -114,7 +252,36 @@ fn plan_file(
         after,
         edits,
         skipped,
+        secrets,
     })
+}
+
+/// The entries of `after` that `edits` rewrote and that now hold the
+/// target's token.
+fn token_places(
+    client: Client,
+    format: Format,
+    target: &Target,
+    after: &str,
+    edits: &[EntryEdit],
+) -> Vec<PlainSecret> {
+    let Some(form) = target.url_form(client) else {
+        return Vec::new();
+    };
+    let body = after.strip_prefix('\u{feff}').unwrap_or(after);
+    let bearer = form.bearer();
+    super::parse_as(client, format, body)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| edits.iter().any(|x| x.name == e.name && x.scope == e.scope))
+        .filter_map(|e| {
+            let (key, _) = e.headers.iter().find(|(_, v)| **v == bearer)?;
+            Some(PlainSecret {
+                entry: e.name.clone(),
+                field: format!("headers.{key}"),
+            })
+        })
+        .collect()
 }
 
 /// [`plan`] on a text: the new text and the entries rewritten.
@@ -124,16 +291,27 @@ pub fn plan_text(
     gatehouse: &str,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<(String, Vec<EntryEdit>), String> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    plan_text_as(client, Format::of_text(client, body), text, gatehouse, name)
+    plan_text_to(client, text, &Target::stdio(Path::new(gatehouse)), name)
 }
 
-/// [`plan_text`] for a file written in `format` ([`Format::of`] its path).
+/// [`plan_text`] to `target`.
+pub fn plan_text_to(
+    client: Client,
+    text: &str,
+    target: &Target,
+    name: &dyn Fn(&Entry) -> Option<String>,
+) -> Result<(String, Vec<EntryEdit>), String> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    plan_text_as(client, Format::of_text(client, body), text, target, name)
+}
+
+/// [`plan_text_to`] for a file written in `format` ([`Format::of`] its
+/// path).
 pub fn plan_text_as(
     client: Client,
     format: Format,
     text: &str,
-    gatehouse: &str,
+    target: &Target,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<(String, Vec<EntryEdit>), String> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -141,11 +319,11 @@ pub fn plan_text_as(
         .map_err(|e| format!("cannot parse: {e}; left alone"))?;
     let bom = text.len() - body.len();
     let (after, edits) = match format {
-        Format::Toml => toml_connect(body, &entries, gatehouse, name)?,
+        Format::Toml => toml_connect(client, body, &entries, target, name)?,
         Format::Yaml if edited_as_yaml(client, body) => {
-            super::yaml::connect(client, body, &entries, gatehouse, name)?
+            super::yaml::connect(client, body, &entries, target, name)?
         }
-        Format::Yaml | Format::Json => json_connect(client, body, &entries, gatehouse, name)?,
+        Format::Yaml | Format::Json => json_connect(client, body, &entries, target, name)?,
     };
     Ok((format!("{}{after}", &text[..bom]), edits))
 }
@@ -299,7 +477,7 @@ fn json_connect(
     client: Client,
     text: &str,
     entries: &[Entry],
-    gatehouse: &str,
+    target: &Target,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<(String, Vec<EntryEdit>), String> {
     let Some(Ast::Object(root)) = parse_ast(text)? else {
@@ -314,14 +492,18 @@ fn json_connect(
         else {
             continue;
         };
-        let Some(server) = name(entry).filter(|_| routable(entry)) else {
+        let Some(server) = target.server_for(client, entry, name) else {
             continue;
         };
         let Ast::Object(obj) = &prop.value else {
             continue;
         };
         let range = obj.range();
-        let new = json_entry_text(text, prop, obj, gatehouse, &server);
+        let fields = match target.url_form(client) {
+            Some(form) => json_url_fields(client, text, obj, &form, &server),
+            None => json_stdio_fields(text, obj, target.gatehouse(), &server),
+        };
+        let new = json_layout(text, prop, obj, &fields);
         edits.push(EntryEdit {
             scope,
             name: entry.name.clone(),
@@ -353,18 +535,58 @@ fn line_indent(text: &str, at: usize) -> &str {
     &line[..end]
 }
 
-/// The new value of one entry: command and args first, then the
-/// non-secret env, then the entry's other (client-side) keys as written.
-fn json_entry_text(
+/// Keys that only a launched server has, dropped from an entry that
+/// becomes a URL: Zed's `remote` (where to launch it) and `source`
+/// (`"custom"`: a command, in Zed's older tagged form), VS Code's sandbox
+/// and `dev` settings.
+const STDIO_ONLY_KEYS: &[&str] = &["remote", "source", "sandboxEnabled", "sandbox", "dev"];
+
+/// A JSON string literal.
+fn json(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// The fields of an entry that becomes the gateway's URL, in `client`'s
+/// schema (`docs/CLIENTS.md`): the transport where the client wants one,
+/// the URL, the `Authorization` header, then the entry's other
+/// (client-side) keys as written.
+fn json_url_fields(
+    client: Client,
     text: &str,
-    prop: &ObjectProp<'_>,
     obj: &Object<'_>,
-    gatehouse: &str,
+    form: &UrlForm<'_>,
     server: &str,
-) -> String {
-    let range = obj.range();
-    let original = &text[range.start..range.end];
-    let json = |s: &str| serde_json::to_string(s).unwrap_or_default();
+) -> Vec<String> {
+    let url = json(&form.url(server));
+    let mut fields: Vec<String> = match client {
+        Client::ClaudeCode | Client::VsCode => {
+            vec![r#""type": "http""#.into(), format!(r#""url": {url}"#)]
+        }
+        Client::Cline => vec![
+            r#""type": "streamableHttp""#.into(),
+            format!(r#""url": {url}"#),
+        ],
+        Client::Windsurf => vec![format!(r#""serverUrl": {url}"#)],
+        Client::GeminiCli => vec![format!(r#""httpUrl": {url}"#)],
+        _ => vec![format!(r#""url": {url}"#)],
+    };
+    fields.push(format!(
+        r#""headers": {{ "Authorization": {} }}"#,
+        json(&form.bearer())
+    ));
+    for p in &obj.properties {
+        let key = p.name.as_str();
+        if !CONNECTION_KEYS.contains(&key) && !STDIO_ONLY_KEYS.contains(&key) {
+            fields.push(text[p.range.start..p.range.end].to_string());
+        }
+    }
+    fields
+}
+
+/// The fields of an entry that launches `gatehouse run`: command and args
+/// first, then the non-secret env, then the entry's other (client-side)
+/// keys as written.
+fn json_stdio_fields(text: &str, obj: &Object<'_>, gatehouse: &str, server: &str) -> Vec<String> {
     let mut fields = Vec::new();
     if obj.get("type").is_some() {
         fields.push(r#""type": "stdio""#.to_string());
@@ -391,6 +613,14 @@ fn json_entry_text(
             fields.push(text[p.range.start..p.range.end].to_string());
         }
     }
+    fields
+}
+
+/// The new value of one entry from its `fields`: on one line if it was,
+/// else one field per line at the entry's own indentation and line ends.
+fn json_layout(text: &str, prop: &ObjectProp<'_>, obj: &Object<'_>, fields: &[String]) -> String {
+    let range = obj.range();
+    let original = &text[range.start..range.end];
     if !original.contains('\n') {
         return format!("{{ {} }}", fields.join(", "));
     }
@@ -453,10 +683,15 @@ pub(super) fn toml_fingerprint(item: &toml_edit::Item) -> String {
     doc.to_string()
 }
 
+/// Codex keys only a launched server has, dropped from an entry that
+/// becomes a URL.
+const TOML_STDIO_ONLY_KEYS: &[&str] = &["env", "env_vars", "experimental_environment"];
+
 fn toml_connect(
+    client: Client,
     text: &str,
     entries: &[Entry],
-    gatehouse: &str,
+    target: &Target,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<(String, Vec<EntryEdit>), String> {
     let mut doc = toml_edit::DocumentMut::from_str(text)
@@ -473,7 +708,7 @@ fn toml_connect(
         .iter()
         .filter_map(|n| entries.iter().find(|e| &e.name == n))
     {
-        let Some(server) = name(entry).filter(|_| routable(entry)) else {
+        let Some(server) = target.server_for(client, entry, name) else {
             continue;
         };
         let Some(table) = servers
@@ -482,6 +717,24 @@ fn toml_connect(
         else {
             continue;
         };
+        if let Some(form) = target.url_form(client) {
+            // Streamable HTTP: `url` and static `http_headers`.
+            for key in TOML_CONNECTION_KEYS.iter().chain(TOML_STDIO_ONLY_KEYS) {
+                table.remove(key);
+            }
+            table.insert("url", toml_edit::value(form.url(&server)));
+            let mut headers = toml_edit::InlineTable::new();
+            headers.insert("Authorization", form.bearer().into());
+            table.insert("http_headers", toml_edit::value(headers));
+            edits.push(EntryEdit {
+                scope: None,
+                name: entry.name.clone(),
+                original: String::new(),
+                connected: String::new(),
+            });
+            continue;
+        }
+        let gatehouse = target.gatehouse();
         let had_command = table.contains_key("command");
         for key in TOML_CONNECTION_KEYS {
             if had_command && (*key == "command" || *key == "args") {

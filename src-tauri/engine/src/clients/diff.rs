@@ -9,8 +9,21 @@ use crate::audit::redact::REDACTED;
 /// The diff of a planned change to a client's config, with every secret
 /// value either side holds replaced: what a person may see before saying yes.
 pub fn redacted(client: Client, path: &Path, before: &str, after: &str) -> String {
+    redacted_with(client, path, before, after, &[])
+}
+
+/// [`redacted`], also hiding each of `also`: secrets Gatehouse writes that
+/// the config's findings do not flag (a client's gateway token).
+pub fn redacted_with(
+    client: Client,
+    path: &Path,
+    before: &str,
+    after: &str,
+    also: &[&str],
+) -> String {
     let mut secrets = super::connect::secret_values(client, before);
     secrets.extend(super::connect::secret_values(client, after));
+    secrets.extend(also.iter().filter(|s| !s.is_empty()).map(|s| s.to_string()));
     secrets.sort_by_key(|v| std::cmp::Reverse(v.len()));
     let mut out = diff(path, before, after);
     for secret in secrets {

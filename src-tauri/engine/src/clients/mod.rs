@@ -156,6 +156,16 @@ impl Client {
     pub fn from_id(id: &str) -> Option<Client> {
         Client::ALL.into_iter().find(|c| c.id() == id)
     }
+
+    /// Whether `clients connect --via gateway` may point the client's
+    /// entries at the gateway's URL: its config takes a Streamable HTTP URL
+    /// with request headers (`docs/CLIENTS.md`). Not Claude Desktop, which
+    /// reaches remote servers only through its Connectors settings, and not
+    /// Continue, whose headers for remote servers are unconfirmed: both
+    /// stay on `gatehouse run`.
+    pub fn takes_url(self) -> bool {
+        !matches!(self, Client::ClaudeDesktop | Client::Continue)
+    }
 }
 
 impl std::fmt::Display for Client {
@@ -260,13 +270,39 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Whether the entry already launches `gatehouse run NAME`.
+    /// Whether the entry already goes through Gatehouse: it launches
+    /// `gatehouse run NAME`, or it is the gateway's URL for a server.
     pub fn routed(&self) -> bool {
         self.routed_to().is_some()
     }
 
-    /// The Gatehouse server the entry launches, if it is routed.
+    /// The Gatehouse server the entry goes through, if it is routed.
     pub fn routed_to(&self) -> Option<&str> {
+        self.launched()
+            .or_else(|| self.gateway_route().map(|(_, name)| name))
+    }
+
+    /// The port and server of a gateway URL entry:
+    /// `http://127.0.0.1:PORT/mcp/NAME` (or `localhost`, `[::1]`), as
+    /// `clients connect --via gateway` writes it.
+    pub fn gateway_route(&self) -> Option<(u16, &str)> {
+        if self.command.is_some() {
+            return None;
+        }
+        let rest = self.url.as_deref()?.strip_prefix("http://")?;
+        let (authority, path) = rest.split_once('/')?;
+        let (host, port) = authority.rsplit_once(':')?;
+        if !(host == "127.0.0.1" || host == "[::1]" || host.eq_ignore_ascii_case("localhost")) {
+            return None;
+        }
+        let port = port.parse().ok()?;
+        let name = path.strip_prefix("mcp/")?;
+        crate::validate_server_name(name).ok()?;
+        Some((port, name))
+    }
+
+    /// The Gatehouse server the entry launches with `gatehouse run NAME`.
+    pub fn launched(&self) -> Option<&str> {
         let command = self.command.as_deref()?;
         let file = command.rsplit(['/', '\\']).next().unwrap_or(command);
         let stem = file

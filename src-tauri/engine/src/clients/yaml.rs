@@ -22,7 +22,7 @@ use std::borrow::Cow;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::connect::{CONNECTION_KEYS, routable, splice};
+use super::connect::{CONNECTION_KEYS, Target, UrlForm, splice};
 use super::write::EntryEdit;
 use super::{Client, Entry, value_looks_secret};
 
@@ -106,9 +106,13 @@ pub(super) fn connect(
     client: Client,
     text: &str,
     parsed: &[Entry],
-    gatehouse: &str,
+    target: &Target,
     name: &dyn Fn(&Entry) -> Option<String>,
 ) -> Result<(String, Vec<EntryEdit>), String> {
+    let to = match target.url_form(client) {
+        Some(form) => To::Url(form),
+        None => To::Stdio(target.gatehouse()),
+    };
     let Some(root) = outline(text).map_err(|e| format!("cannot parse: {e}; left alone"))? else {
         return Ok((text.to_string(), Vec::new()));
     };
@@ -124,11 +128,11 @@ pub(super) fn connect(
         let Some(entry) = parsed.iter().filter(|e| e.name == f.name).nth(nth) else {
             continue;
         };
-        let Some(server) = name(entry).filter(|_| routable(entry)) else {
+        let Some(server) = target.server_for(client, entry, name) else {
             continue;
         };
         let (start, end) = entry_range(text, f.node);
-        let new = entry_text(client, text, f.node, gatehouse, &server, newline);
+        let new = entry_text(client, text, f.node, &to, &server, newline);
         edits.push(EntryEdit {
             scope: None,
             name: f.name.clone(),
@@ -142,19 +146,29 @@ pub(super) fn connect(
         return Ok((text.to_string(), edits));
     }
     let after = splice(text, replacements);
-    check(client, text, &after, gatehouse, &rewritten)?;
+    check(client, text, &after, &to, &rewritten)?;
     Ok((after, edits))
+}
+
+/// What a connected entry points at.
+enum To<'a> {
+    /// `gatehouse run NAME`, launched from this binary.
+    Stdio(&'a str),
+    /// The gateway's URL (Goose: `type: streamable_http`, `uri`, `headers`).
+    Url(UrlForm<'a>),
 }
 
 /// The connected text of one entry: `name` where it was first, then
 /// `type: stdio` (if it had a type), the command, `args: [run, NAME]`, the
 /// non-secret environment, and the entry's other (client-side) keys as
-/// written, in their order.
+/// written, in their order. For the gateway, `type: streamable_http`, the
+/// `uri` and the `Authorization` header take the place of the type, the
+/// command and its arguments.
 fn entry_text(
     client: Client,
     text: &str,
     node: &Node<'_>,
-    gatehouse: &str,
+    to: &To<'_>,
     server: &str,
     newline: &str,
 ) -> String {
@@ -179,30 +193,21 @@ fn entry_text(
         .next_if(|(k, _)| k.scalar() == Some("name"))
         .map(|(k, v)| property(k, v).to_string());
     fields.extend(name_first);
-    if node.get("type").is_some() {
-        fields.push("type: stdio".into());
-    }
-    fields.push(format!("{command_key}: {}", quote(gatehouse)));
-    let args = node.get("args");
-    match args.filter(|a| !flow && matches!(a.kind, Kind::Sequence { flow: false })) {
-        // A block list stays one, its dashes where they were.
-        Some(list) => {
-            let first = list.children.first().map_or(list.start, |c| c.start);
-            let dash = text[..first].trim_end().len().saturating_sub(1);
-            let column = if text[dash..].starts_with('-') {
-                column(text, dash)
-            } else {
-                indent.len() + 2
-            };
-            let dashes = format!("{newline}{}- ", " ".repeat(column));
-            fields.push(format!("args:{dashes}run{dashes}{}", quote(server)));
+    match to {
+        To::Url(form) => {
+            fields.push("type: streamable_http".into());
+            fields.push(format!("uri: {}", quote(&form.url(server))));
+            fields.push(format!(
+                "headers: {{Authorization: {}}}",
+                quote(&form.bearer())
+            ));
         }
-        None if flow || args.is_some() => {
-            fields.push(format!("args: [run, {}]", quote(server)));
-        }
-        None => {
-            let dashes = format!("{newline}{indent}  - ");
-            fields.push(format!("args:{dashes}run{dashes}{}", quote(server)));
+        To::Stdio(gatehouse) => {
+            if node.get("type").is_some() {
+                fields.push("type: stdio".into());
+            }
+            fields.push(format!("{command_key}: {}", quote(gatehouse)));
+            fields.push(args_text(text, node, &indent, server, newline));
         }
     }
     for (key, value) in pairs {
@@ -222,6 +227,31 @@ fn entry_text(
         format!("{open}{}{close}", fields.join(", "))
     } else {
         fields.join(&format!("{newline}{indent}"))
+    }
+}
+
+/// `args: [run, NAME]`: a block list where the entry had one (its dashes
+/// where they were) or none, in block style, else a flow list.
+fn args_text(text: &str, node: &Node<'_>, indent: &str, server: &str, newline: &str) -> String {
+    let flow = node.is_flow();
+    let args = node.get("args");
+    match args.filter(|a| !flow && matches!(a.kind, Kind::Sequence { flow: false })) {
+        Some(list) => {
+            let first = list.children.first().map_or(list.start, |c| c.start);
+            let dash = text[..first].trim_end().len().saturating_sub(1);
+            let column = if text[dash..].starts_with('-') {
+                column(text, dash)
+            } else {
+                indent.len() + 2
+            };
+            let dashes = format!("{newline}{}- ", " ".repeat(column));
+            format!("args:{dashes}run{dashes}{}", quote(server))
+        }
+        None if flow || args.is_some() => format!("args: [run, {}]", quote(server)),
+        None => {
+            let dashes = format!("{newline}{indent}  - ");
+            format!("args:{dashes}run{dashes}{}", quote(server))
+        }
     }
 }
 
@@ -286,7 +316,7 @@ fn check(
     client: Client,
     before: &str,
     after: &str,
-    gatehouse: &str,
+    to: &To<'_>,
     rewritten: &[(usize, String)],
 ) -> Result<(), String> {
     let refuse = |why: &str| Err(format!("rewriting the entries would {why}; left alone"));
@@ -304,7 +334,7 @@ fn check(
                 _ => None,
             };
             if let Some(Value::Mapping(entry)) = slot {
-                *entry = connected_value(client, entry, gatehouse, server);
+                *entry = connected_value(client, entry, to, server);
             }
         }
     }
@@ -339,7 +369,7 @@ fn scalar_string(value: &Value) -> String {
 }
 
 /// What connect makes of one entry, as values.
-fn connected_value(client: Client, entry: &Mapping, gatehouse: &str, server: &str) -> Mapping {
+fn connected_value(client: Client, entry: &Mapping, to: &To<'_>, server: &str) -> Mapping {
     let mut out = Mapping::new();
     for (key, value) in entry {
         match key.as_str() {
@@ -364,6 +394,17 @@ fn connected_value(client: Client, entry: &Mapping, gatehouse: &str, server: &st
             }
         }
     }
+    let gatehouse = match to {
+        To::Url(form) => {
+            out.insert("type".into(), "streamable_http".into());
+            out.insert("uri".into(), form.url(server).into());
+            let mut headers = Mapping::new();
+            headers.insert("Authorization".into(), form.bearer().into());
+            out.insert("headers".into(), Value::Mapping(headers));
+            return out;
+        }
+        To::Stdio(gatehouse) => *gatehouse,
+    };
     if entry.contains_key("type") {
         out.insert("type".into(), "stdio".into());
     }

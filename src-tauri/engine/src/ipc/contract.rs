@@ -19,10 +19,11 @@ macro_rules! ipc_commands {
             /// Registers a client's servers, moving their secrets to the keychain.
             clients_import(client: $crate::clients::Client) -> Vec<$crate::clients::import::Imported>;
             /// What connecting or restoring a client would change, secrets hidden.
-            /// `with_secrets`: whether a restore puts plain-text secrets back.
-            clients_preview(client: $crate::clients::Client, kind: $crate::clients::ChangeKind, with_secrets: bool) -> Vec<$crate::clients::ClientChange>;
+            /// `with_secrets`: whether a restore puts plain-text secrets back;
+            /// `via`: whether a connect launches `gatehouse run` or names the gateway's URL.
+            clients_preview(client: $crate::clients::Client, kind: $crate::clients::ChangeKind, with_secrets: bool, via: $crate::clients::connect::Via) -> Vec<$crate::clients::ClientChange>;
             /// Connects or restores a client's configs.
-            clients_apply(client: $crate::clients::Client, kind: $crate::clients::ChangeKind, with_secrets: bool) -> Vec<$crate::clients::ClientChange>;
+            clients_apply(client: $crate::clients::Client, kind: $crate::clients::ChangeKind, with_secrets: bool, via: $crate::clients::connect::Via) -> Vec<$crate::clients::ClientChange>;
             /// A server's policy: defaults, rate limit, tools with risk and settings.
             policy_show(server: String) -> $crate::policy::view::ServerPolicy;
             /// Changes a server's policy (or the global default).

@@ -198,7 +198,56 @@ describe("Connecting a client", () => {
     await waitFor(() =>
       expect(calls).toContainEqual([
         "clients_apply",
-        { client: "cursor", kind: "connect", with_secrets: false },
+        { client: "cursor", kind: "connect", with_secrets: false, via: "stdio" },
+      ]),
+    );
+  });
+});
+
+describe("Connecting through the gateway", () => {
+  it("previews again with the gateway's URL, names where the token goes, and applies that", async () => {
+    const calls: [string, unknown][] = [];
+    const change = (via: string) => ({
+      client: "cursor",
+      path: "/home/me/.cursor/mcp.json",
+      changes: true,
+      diff:
+        via === "gateway"
+          ? '+      "url": "http://127.0.0.1:47100/mcp/github",\n+      "headers": { "Authorization": "Bearer [REDACTED]" }\n'
+          : '+      "command": "/usr/bin/gatehouse",\n',
+      not_imported: [],
+      warnings: [],
+      secrets: via === "gateway" ? [{ entry: "github", field: "headers.Authorization" }] : [],
+    });
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "clients_list") return [cursor];
+      if (cmd === "clients_preview" || cmd === "clients_apply")
+        return [change((args as { via: string }).via)];
+    });
+    render(Clients, { clients: new ClientsStore(tauriBackend) });
+    const section = await screen.findByRole("region", { name: "Cursor" });
+    await fireEvent.click(within(section).getByRole("button", { name: "Connect…" }));
+    const route = await screen.findByRole("combobox", { name: "Route through" });
+    expect(route).toHaveValue("stdio");
+    expect(screen.queryByText(/gateway token/)).toBeNull();
+
+    await fireEvent.change(route, { target: { value: "gateway" } });
+    const diff = await screen.findByText(/127\.0\.0\.1:47100\/mcp\/github/);
+    expect(diff).toHaveTextContent("[REDACTED]");
+    expect(screen.getByText(/gateway token, a secret hidden in the diff/)).toHaveTextContent(
+      "into: github headers.Authorization",
+    );
+    expect(calls).toContainEqual([
+      "clients_preview",
+      { client: "cursor", kind: "connect", with_secrets: false, via: "gateway" },
+    ]);
+
+    await fireEvent.click(screen.getByRole("button", { name: "Connect" }));
+    await waitFor(() =>
+      expect(calls).toContainEqual([
+        "clients_apply",
+        { client: "cursor", kind: "connect", with_secrets: false, via: "gateway" },
       ]),
     );
   });
@@ -280,15 +329,15 @@ describe("Connecting every client", () => {
     ]);
     const previewed = calls.filter(([c]) => c === "clients_preview").map(([, a]) => a);
     expect(previewed).toEqual([
-      { client: "cursor", kind: "connect", with_secrets: false },
-      { client: "claude-desktop", kind: "connect", with_secrets: false },
-      { client: "goose", kind: "connect", with_secrets: false },
+      { client: "cursor", kind: "connect", with_secrets: false, via: "stdio" },
+      { client: "claude-desktop", kind: "connect", with_secrets: false, via: "stdio" },
+      { client: "goose", kind: "connect", with_secrets: false, via: "stdio" },
     ]);
 
     await fireEvent.click(screen.getByRole("button", { name: "Connect" }));
     await waitFor(() =>
       expect(calls.filter(([c]) => c === "clients_apply").map(([, a]) => a)).toEqual([
-        { client: "cursor", kind: "connect", with_secrets: false },
+        { client: "cursor", kind: "connect", with_secrets: false, via: "stdio" },
       ]),
     );
   });
@@ -342,7 +391,7 @@ describe("Restoring a client", () => {
     await waitFor(() =>
       expect(calls).toContainEqual([
         "clients_apply",
-        { client: "cursor", kind: "restore", with_secrets: true },
+        { client: "cursor", kind: "restore", with_secrets: true, via: "stdio" },
       ]),
     );
   });
@@ -393,7 +442,7 @@ describe("Moving plain-text secrets to the keychain", () => {
     await waitFor(() =>
       expect(calls).toContainEqual([
         "clients_apply",
-        { client: "cursor", kind: "connect", with_secrets: false },
+        { client: "cursor", kind: "connect", with_secrets: false, via: "stdio" },
       ]),
     );
   });

@@ -32,7 +32,9 @@ not_imported: Array<string>,
  */
 warnings: Array<string>, 
 /**
- * The plain-text secrets a restore with secrets puts back into the
- * file; without them, these are what it leaves empty.
+ * The plain-text secrets the change writes into the file: for a
+ * restore with secrets, those it puts back (without them, those it
+ * leaves empty); for a connect through the gateway, where the client's
+ * gateway token goes. The diff hides their values.
  */
 secrets: Array<PlainSecret>, };

@@ -44,6 +44,7 @@ import type { Topic } from "./Topic";
 import type { UpdateCheck } from "./UpdateCheck";
 import type { UpdateOptions } from "./UpdateOptions";
 import type { VettingReport } from "./VettingReport";
+import type { Via } from "./Via";
 
 /** Every command the UI may invoke: its arguments and its result. */
 export type Commands = {
@@ -57,10 +58,10 @@ export type Commands = {
   clients_list: { args: Record<string, never>; result: Array<ClientSummary> };
   /** Registers a client's servers, moving their secrets to the keychain. */
   clients_import: { args: { client: Client }; result: Array<Imported> };
-  /** What connecting or restoring a client would change, secrets hidden. `with_secrets`: whether a restore puts plain-text secrets back. */
-  clients_preview: { args: { client: Client; kind: ChangeKind; with_secrets: boolean }; result: Array<ClientChange> };
+  /** What connecting or restoring a client would change, secrets hidden. `with_secrets`: whether a restore puts plain-text secrets back; `via`: whether a connect launches `gatehouse run` or names the gateway's URL. */
+  clients_preview: { args: { client: Client; kind: ChangeKind; with_secrets: boolean; via: Via }; result: Array<ClientChange> };
   /** Connects or restores a client's configs. */
-  clients_apply: { args: { client: Client; kind: ChangeKind; with_secrets: boolean }; result: Array<ClientChange> };
+  clients_apply: { args: { client: Client; kind: ChangeKind; with_secrets: boolean; via: Via }; result: Array<ClientChange> };
   /** A server's policy: defaults, rate limit, tools with risk and settings. */
   policy_show: { args: { server: string }; result: ServerPolicy };
   /** Changes a server's policy (or the global default). */

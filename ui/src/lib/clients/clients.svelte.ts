@@ -6,6 +6,7 @@ import type { Client } from "../bindings/Client";
 import type { ClientChange } from "../bindings/ClientChange";
 import type { ClientSummary } from "../bindings/ClientSummary";
 import type { Imported } from "../bindings/Imported";
+import type { Via } from "../bindings/Via";
 import { type Backend, type GatehouseError, toGatehouseError } from "../ipc";
 
 export class ClientsStore {
@@ -39,17 +40,35 @@ export class ClientsStore {
 
   /** What connecting or restoring `client` would change: shown before.
    * `withSecrets`: a restore puts plain-text secrets back (else leaves
-   * their values empty; they stay in the keychain). */
-  preview(client: Client, kind: ChangeKind, withSecrets = false): Promise<ClientChange[]> {
-    return this.#backend.invoke("clients_preview", { client, kind, with_secrets: withSecrets });
+   * their values empty; they stay in the keychain). `via`: a connect
+   * launches `gatehouse run`, or names the gateway's URL with the client's
+   * token where the client takes URLs. */
+  preview(
+    client: Client,
+    kind: ChangeKind,
+    withSecrets = false,
+    via: Via = "stdio",
+  ): Promise<ClientChange[]> {
+    return this.#backend.invoke("clients_preview", {
+      client,
+      kind,
+      with_secrets: withSecrets,
+      via,
+    });
   }
 
   /** Makes the change, then re-reads the configs. */
-  async apply(client: Client, kind: ChangeKind, withSecrets = false): Promise<ClientChange[]> {
+  async apply(
+    client: Client,
+    kind: ChangeKind,
+    withSecrets = false,
+    via: Via = "stdio",
+  ): Promise<ClientChange[]> {
     const done = await this.#backend.invoke("clients_apply", {
       client,
       kind,
       with_secrets: withSecrets,
+      via,
     });
     await this.refresh();
     return done;

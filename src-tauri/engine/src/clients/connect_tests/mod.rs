@@ -13,6 +13,7 @@ use super::*;
 use crate::DataDir;
 
 mod after_edits;
+mod gateway;
 mod properties;
 mod safe_write;
 mod yaml;
