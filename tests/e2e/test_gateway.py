@@ -114,9 +114,19 @@ def _drive_http(url: str, token: str, script, **callbacks):
     return asyncio.run(asyncio.wait_for(_http_session(url, token, script, **callbacks), SESSION_TIMEOUT))
 
 
-def _tool_calls(cli, client: str) -> list[dict]:
-    records = cli.json("audit", "list", "--client", client)
-    return list(reversed([r for r in records if r["method"] == "tools/call"]))
+def _tool_calls(cli, client: str, count: int) -> list[dict]:
+    """The client's tool calls in the audit log, oldest first, once `count`
+    of them are there. A gateway session's records reach the database from
+    its writer thread in batches (each is in the session's spool before its
+    answer goes out), so they may arrive a moment after the answer; the wait
+    is a hang guard, nothing asserts on how long it takes."""
+    deadline = time.monotonic() + 30
+    while True:
+        records = cli.json("audit", "list", "--client", client)
+        calls = list(reversed([r for r in records if r["method"] == "tools/call"]))
+        if len(calls) >= count or time.monotonic() > deadline:
+            return calls
+        time.sleep(0.1)
 
 
 # ---------------------------------------------------------------------------
@@ -140,7 +150,7 @@ def test_the_python_sdk_client_sees_through_the_gateway_what_a_stdio_client_sees
     assert g_progress == d_progress
 
     # The audit names the token's client, whatever the client calls itself.
-    calls = _tool_calls(cli, "cursor")
+    calls = _tool_calls(cli, "cursor", len(CALLS) + 1)
     assert [r["tool"] for r in calls] == [name for name, _ in CALLS] + [LONG_RUNNING[0]]
     assert {(r["server"], r["client"]) for r in calls} == {("everything", "cursor")}
 
@@ -164,7 +174,7 @@ def test_the_servers_requests_reach_an_http_client_through_the_gateway(cli, env,
     # List changes and logs came on the GET stream.
     assert g_peer.notifications == d_peer.notifications
     assert "Roots updated: 1 root(s) received from client" in g_peer.logs
-    assert [(r["tool"], r["decision"]) for r in _tool_calls(cli, "vscode")] == [
+    assert [(r["tool"], r["decision"]) for r in _tool_calls(cli, "vscode", len(SERVER_REQUESTS))] == [
         (name, "allowed") for name, _ in SERVER_REQUESTS
     ]
 
@@ -179,7 +189,7 @@ def test_a_call_the_policy_denies_is_denied_through_the_gateway(cli, gateway):
     result = _drive_http(gateway.url("everything"), token, call)
     assert result.is_error
     assert "Gatehouse refused this call" in result.content[0].text
-    denied = _tool_calls(cli, "cursor")
+    denied = _tool_calls(cli, "cursor", 1)
     assert [(r["tool"], r["decision"], r["client"]) for r in denied] == [("get-sum", "denied", "cursor")]
 
 
@@ -204,7 +214,7 @@ def test_a_modern_client_and_server_talk_statelessly_through_the_gateway(cli, ga
         assert names == ["shout"]
         assert shouted == "THROUGH THE GATE"
         assert version == "2026-07-28"
-    calls = _tool_calls(cli, "claude-code")
+    calls = _tool_calls(cli, "claude-code", 2)
     assert [(r["tool"], r["server"], r["decision"]) for r in calls] == [("shout", "modern", "allowed")] * 2
 
 
@@ -237,7 +247,7 @@ def test_the_inspector_cli_uses_the_gateway(cli, env, gateway):
     echoed = _inspector(env, url, token, "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=hi")
     assert echoed["content"][0]["text"] == "Echo: hi"
     # Each run was its own session, ended with DELETE.
-    calls = _tool_calls(cli, "inspector")
+    calls = _tool_calls(cli, "inspector", 1)
     assert [(r["tool"], r["client"]) for r in calls] == [("echo", "inspector")]
 
 
