@@ -20,7 +20,7 @@ use tokio::task::AbortHandle;
 
 use super::auth::Authorizer;
 use super::headers::mirrored;
-use super::{MAX_MESSAGE_BYTES, legacy, sse};
+use super::{MAX_MESSAGE_BYTES, legacy, params, sse};
 use crate::proxy::message::{
     self, INTERNAL_ERROR, IdKey, InitializeResult, Kind, Message, RequestParams,
 };
@@ -93,6 +93,8 @@ struct State {
     /// Requests in flight, by id, with a number telling reuses apart.
     inflight: HashMap<IdKey, (u64, AbortHandle)>,
     requests: u64,
+    /// Tools' parameters mirrored into headers (stateless era).
+    tool_headers: params::ToolHeaders,
 }
 
 /// The request metadata mirrored into headers.
@@ -100,6 +102,8 @@ struct Head {
     method: HeaderValue,
     name: Option<HeaderValue>,
     protocol: Option<HeaderValue>,
+    /// `Mcp-Param-*` of a `tools/call` whose tool marks parameters.
+    params: Vec<(reqwest::header::HeaderName, HeaderValue)>,
 }
 
 impl Head {
@@ -117,6 +121,7 @@ impl Head {
                 .as_ref()
                 .and_then(|m| m.protocol_version.as_deref())
                 .and_then(|v| HeaderValue::from_str(v).ok()),
+            params: Vec::new(),
         }
     }
 }
@@ -198,11 +203,20 @@ impl Bridge {
                     return;
                 }
                 let params = RequestParams::of(msg.params());
-                let head = Head::of(method, &params);
+                let mut head = Head::of(method, &params);
                 {
                     let mut state = self.state();
                     if state.era == Era::Unknown {
                         state.era = Era::Stateless;
+                    }
+                    if method == "tools/call"
+                        && let Some(marked) = params
+                            .name
+                            .as_deref()
+                            .and_then(|tool| state.tool_headers.get(tool))
+                    {
+                        head.params =
+                            params::headers_for(marked, params.arguments.map(|a| a.get()));
                     }
                 }
                 let listen = method == "subscriptions/listen";
@@ -243,7 +257,14 @@ impl Bridge {
     async fn request(self: Arc<Self>, line: Bytes, id: IdKey, head: Head, listen: bool, seq: u64) {
         let limit = (!listen).then_some(self.cfg.timeout);
         match self.exchange(line, &id, &head, limit).await {
-            Ok(answer) => self.send(answer),
+            Ok(answer) => {
+                let mut state = self.state();
+                let learnt = (head.method == "tools/list" && state.era == Era::Stateless)
+                    .then(|| params::learn(&answer, &mut state.tool_headers))
+                    .flatten();
+                drop(state);
+                self.send(learnt.unwrap_or(answer));
+            }
             Err(Failure::Reason(reason)) => self.answer_error(&id, &reason),
             Err(Failure::TimedOut) => {
                 let secs = self.cfg.timeout.as_secs_f32();
@@ -337,6 +358,9 @@ impl Bridge {
             request = request.header(MCP_METHOD, head.method.clone());
             if let Some(name) = &head.name {
                 request = request.header(MCP_NAME, name.clone());
+            }
+            for (name, value) in &head.params {
+                request = request.header(name, value.clone());
             }
         }
         request = self.authorize(request).await?;
@@ -514,6 +538,7 @@ impl Bridge {
                 method: HeaderValue::from_static("initialize"),
                 name: None,
                 protocol: None,
+                params: Vec::new(),
             };
             let response = self.post(line.clone(), Some(&head)).await?;
             let status = response.status();
@@ -588,6 +613,7 @@ impl Bridge {
             method: HeaderValue::from_static("initialize"),
             name: None,
             protocol: None,
+            params: Vec::new(),
         };
         let response = self.post(body.into(), Some(&head)).await?;
         let status = response.status();

@@ -27,6 +27,7 @@ pub mod auth;
 mod bridge;
 mod headers;
 mod legacy;
+mod params;
 pub mod sse;
 
 #[cfg(test)]

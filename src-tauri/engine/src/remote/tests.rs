@@ -648,3 +648,54 @@ async fn signing_in_again_is_not_cut_off_by_the_request_timeout() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn a_stateless_call_mirrors_the_parameters_its_tool_marks() {
+    let server = Scripted::start(|seen| match seen.rpc_method().as_deref() {
+        Some("tools/list") => Reply::json(
+            serde_json::json!({"jsonrpc":"2.0","id":seen.json()["id"],"result":{"tools":[
+                {"name":"sql","inputSchema":{"type":"object","properties":{
+                    "region":{"type":"string","x-mcp-header":"Region"},
+                    "query":{"type":"string"}}}},
+                {"name":"broken","inputSchema":{"type":"object","properties":{
+                    "ids":{"type":"array","items":{"type":"string","x-mcp-header":"Id"}}}}}
+            ]}})
+            .to_string(),
+        ),
+        Some("tools/call") => Reply::json(result_for(seen, "ran")),
+        _ => Reply::accepted(),
+    })
+    .await;
+    let mut client = start(&server, Duration::from_secs(5));
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}"#;
+    client
+        .send(&format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{{meta}}}}}"#
+        ))
+        .await;
+    let listed = client.read().await;
+    let names: Vec<_> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["sql"],
+        "a tool with an invalid annotation is left out"
+    );
+    client
+        .send(&format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"sql","arguments":{{"region":"us-west1","query":"select 1"}},{meta}}}}}"#
+        ))
+        .await;
+    assert_eq!(client.read().await["result"]["content"][0]["text"], "ran");
+    let call = server
+        .seen()
+        .into_iter()
+        .find(|s| s.rpc_method().as_deref() == Some("tools/call"))
+        .unwrap();
+    assert_eq!(call.header("mcp-param-region"), Some("us-west1"));
+    assert_eq!(call.header("mcp-param-query"), None);
+}
