@@ -23,11 +23,16 @@
 //! audit records. `Host` and `Origin` must be the gateway's own loopback
 //! address, which stops web pages that reach it through DNS rebinding.
 
+mod access;
 mod body;
 mod headers;
 mod link;
+mod post;
 mod registry;
+mod reply;
 mod request;
+mod session;
+mod stateless;
 mod tokens;
 
 use std::convert::Infallible;
