@@ -230,22 +230,43 @@ fn import_group(engine: &Engine, registered: &[Server], group: &Group) -> Import
             }
         }
     }
-    if let Err(reason) = store_secrets(engine, &mut imported, &secrets) {
+    if let Err(e) = store_secrets(engine, &mut imported, &secrets) {
         if imported.outcome == Outcome::Added {
             // Fail closed: no server half-registered without its secrets.
             let _ = engine.server_remove(imported.server.clone());
         }
-        imported.outcome = Outcome::Skipped { reason };
+        imported.outcome = Outcome::Skipped {
+            reason: e.to_string(),
+        };
         imported.secrets_moved.clear();
     }
     imported
 }
 
+/// Why an imported server's secrets could not be kept; the import of
+/// that server is then skipped with this as the reason.
+#[derive(Debug, thiserror::Error)]
+enum SecretsError {
+    /// The keychain would not take the value of `key`.
+    #[error("could not store {key} in the keychain: {source}")]
+    Store {
+        /// The secret's name.
+        key: String,
+        /// What the keychain answered.
+        source: crate::Error,
+    },
+    /// The store would not record a secret the server needs.
+    #[error(transparent)]
+    Declare(crate::Error),
+}
+
+/// Moves `secrets` into the keychain under the imported server and declares
+/// the secrets it still needs; nothing for a remote server.
 fn store_secrets(
     engine: &Engine,
     imported: &mut Imported,
     secrets: &[(String, SecretValue)],
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), SecretsError> {
     if matches!(
         engine.server(&imported.server).map(|s| s.transport),
         Ok(Transport::Http { .. })
@@ -255,14 +276,17 @@ fn store_secrets(
     for (key, value) in secrets {
         engine
             .secret_set(&imported.server, key, value)
-            .map_err(|e| format!("could not store {key} in the keychain: {e}"))?;
+            .map_err(|source| SecretsError::Store {
+                key: key.clone(),
+                source,
+            })?;
         imported.secrets_moved.push(key.clone());
     }
     let mut store = engine.store();
     for key in &imported.secrets_needed {
         store
             .declare_secret(&imported.server, key)
-            .map_err(|e| e.to_string())?;
+            .map_err(SecretsError::Declare)?;
     }
     Ok(())
 }
