@@ -133,10 +133,8 @@ impl Engine {
     ) -> Result<RegistryInstalled> {
         progress(InstallPhase::Vetting);
         let report = self.registry_vet(name, version)?;
-        check_status(&report, options.allow_deprecated)?;
-        let package = choose_package(&report)?;
-        check_ownership(&report, package, options.confirm_mismatch)?;
-        let spec = package.spec.clone().expect("a chosen package has a spec");
+        let (package, spec) =
+            accepted_package(&report, options.allow_deprecated, options.confirm_mismatch)?;
 
         let local = match &options.local_name {
             Some(local) => local.clone(),
@@ -150,20 +148,7 @@ impl Engine {
         let plain_env = environment(package, &given)?;
         let package_args = fixed_arguments(&package.package_arguments)?;
 
-        let installed = match self.dry_installs.reuse(&spec) {
-            // A dry start of this exact spec downloaded and verified it,
-            // and its tree hashes as it did then.
-            Some(installed) => {
-                progress(InstallPhase::Hashing);
-                installed
-            }
-            None => {
-                let sources = self.package_sources()?;
-                install::install(self.data_dir(), &spec, &sources, |step| {
-                    progress(step.into())
-                })?
-            }
-        };
+        let installed = self.install_vetted(&spec, &mut progress)?;
 
         progress(InstallPhase::Registering);
         let mut env = plain_env;
@@ -213,6 +198,43 @@ impl Engine {
             path: installed.path.display().to_string(),
         })
     }
+}
+
+impl Engine {
+    /// Installs a vetted package into the cache: the unchanged install a
+    /// dry start of this exact spec made (it downloaded and verified it,
+    /// and its tree hashes as it did then), else a fresh download checked
+    /// against the spec's checksum.
+    pub(super) fn install_vetted(
+        &self,
+        spec: &PackageSpec,
+        progress: &mut impl FnMut(InstallPhase),
+    ) -> Result<install::Installed> {
+        if let Some(installed) = self.dry_installs.reuse(spec) {
+            progress(InstallPhase::Hashing);
+            return Ok(installed);
+        }
+        let sources = self.package_sources()?;
+        install::install(self.data_dir(), spec, &sources, |step| {
+            progress(step.into())
+        })
+    }
+}
+
+/// The package of a vetting report the person may install, with its spec:
+/// the version's status allowed ([`check_status`]), a package Gatehouse
+/// can install ([`choose_package`]) and its ownership confirmed
+/// ([`check_ownership`]).
+pub(super) fn accepted_package(
+    report: &VettingReport,
+    allow_deprecated: bool,
+    confirm_mismatch: bool,
+) -> Result<(&PackageReport, PackageSpec)> {
+    check_status(report, allow_deprecated)?;
+    let package = choose_package(report)?;
+    check_ownership(report, package, confirm_mismatch)?;
+    let spec = package.spec.clone().expect("a chosen package has a spec");
+    Ok((package, spec))
 }
 
 /// Refuses a version the registry does not list as active, unless the

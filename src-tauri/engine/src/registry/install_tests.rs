@@ -63,6 +63,23 @@ pub(super) fn token() -> Vec<(String, String)> {
     vec![("HELLO_TOKEN".into(), "t0ken-value".into())]
 }
 
+/// Installs [`HELLO_SERVER`] 1.0.0 as `hello`, with its token.
+pub(super) fn install_hello(engine: &Engine) {
+    engine
+        .registry_install(
+            HELLO_SERVER.into(),
+            Some("1.0.0".into()),
+            InstallOptions {
+                local_name: Some("hello".into()),
+                // The test package's package.json has no mcpName.
+                confirm_mismatch: true,
+                secrets: token(),
+                ..InstallOptions::default()
+            },
+        )
+        .unwrap();
+}
+
 #[test]
 fn installs_the_vetted_package_registers_pins_and_stores_the_secret() {
     let work = tempfile::tempdir().unwrap();

@@ -2,32 +2,13 @@
 //! newest version and the installed one are vetted, and exactly what
 //! differs is named.
 
-use super::InstallOptions;
-use super::install_tests::{engine, token};
+use super::install_tests::{engine, install_hello};
 use super::testing::{
     HELLO_SERVER, hello_entry, hello_registry, publish_hello_update, route_hello,
 };
-use crate::Engine;
 use crate::install::testing::{NPM_NAME, NpmFixture};
 use crate::install::{RegistryOrigin, UpdateChange, UpdateChangeKind, UpdateCheck};
 use crate::registry::testing::Recorded;
-
-/// Installs [`HELLO_SERVER`] 1.0.0 as `hello`.
-fn install_hello(engine: &Engine) {
-    engine
-        .registry_install(
-            HELLO_SERVER.into(),
-            Some("1.0.0".into()),
-            InstallOptions {
-                local_name: Some("hello".into()),
-                // The test package's package.json has no mcpName.
-                confirm_mismatch: true,
-                secrets: token(),
-                ..InstallOptions::default()
-            },
-        )
-        .unwrap();
-}
 
 /// Each change's kind and subject, in order.
 fn named(check: &UpdateCheck) -> Vec<(UpdateChangeKind, Option<&str>)> {

@@ -21,13 +21,11 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::client::block_on;
-use super::install::{
-    check_ownership, check_status, choose_package, fixed_arguments, secrets_given,
-};
+use super::install::{accepted_package, fixed_arguments, secrets_given};
 use super::update::newest_active;
 use super::vet::{PackageReport, vet};
 use super::{InstallPhase, RegistryEntry};
-use crate::install::{self, PackagePin, PackageSpec, RegistryOrigin, replace_package_pin};
+use crate::install::{PackagePin, PackageSpec, RegistryOrigin, replace_package_pin};
 use crate::{Engine, Error, Result, SecretValue, Server, Store, Transport};
 
 /// What the person decided about an update, as [`super::InstallOptions`]
@@ -157,10 +155,8 @@ impl Engine {
             let installed = client.version(&previous.name, &previous.version).await.ok();
             Ok((vet(&client, &entry).await, installed))
         })??;
-        check_status(&report, options.allow_deprecated)?;
-        let package = choose_package(&report)?;
-        check_ownership(&report, package, options.confirm_mismatch)?;
-        let spec = package.spec.clone().expect("a chosen package has a spec");
+        let (package, spec) =
+            accepted_package(&report, options.allow_deprecated, options.confirm_mismatch)?;
 
         let given = secrets_given(&options.secrets)?;
         let presets = installed_entry.and_then(|e| presets(&e, &pin));
@@ -175,18 +171,7 @@ impl Engine {
         )?;
         let package_args = fixed_arguments(&package.package_arguments)?;
 
-        let installed = match self.dry_installs.reuse(&spec) {
-            Some(installed) => {
-                progress(InstallPhase::Hashing);
-                installed
-            }
-            None => {
-                let sources = self.package_sources()?;
-                install::install(self.data_dir(), &spec, &sources, |step| {
-                    progress(step.into())
-                })?
-            }
-        };
+        let installed = self.install_vetted(&spec, &mut progress)?;
 
         progress(InstallPhase::Registering);
         let mut env = plain_env;

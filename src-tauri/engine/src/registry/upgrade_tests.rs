@@ -2,32 +2,15 @@
 //! registry: [`HELLO_SERVER`] 1.0.0 installed, then 1.1.0 published, which
 //! runs the package's own version 1.1.0 and needs a new secret.
 
-use super::install_tests::{engine, token};
+use super::install_tests::{engine, install_hello};
 use super::testing::{
     FixtureServer, HELLO_SERVER, Recorded, hello_entry, hello_registry, route_hello,
 };
-use super::{InstallOptions, InstallPhase, UpdateOptions};
+use super::{InstallPhase, UpdateOptions};
 use crate::install::testing::{NPM_NAME, NpmFixture, SERVER_JS};
 use crate::install::{LaunchCheck, PackagePin, RegistryOrigin};
 use crate::policy::Decision;
 use crate::{Engine, NewServer, Server, Transport};
-
-/// Installs [`HELLO_SERVER`] 1.0.0 as `hello`, with its token.
-fn install_hello(engine: &Engine) {
-    engine
-        .registry_install(
-            HELLO_SERVER.into(),
-            Some("1.0.0".into()),
-            InstallOptions {
-                local_name: Some("hello".into()),
-                // The test package's package.json has no mcpName.
-                confirm_mismatch: true,
-                secrets: token(),
-                ..InstallOptions::default()
-            },
-        )
-        .unwrap();
-}
 
 /// Publishes server version 1.1.0 (active, latest; 1.0.0 still active),
 /// which runs [`NPM_NAME`] 1.1.0, served by `npm`.

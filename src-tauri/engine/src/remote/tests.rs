@@ -26,6 +26,26 @@ fn result_for(seen: &Seen, text: &str) -> String {
     serde_json::json!({"jsonrpc":"2.0","id":seen.json()["id"],"result":{"content":[{"type":"text","text":text}]}}).to_string()
 }
 
+/// The answer to `initialize`, opening session `id`.
+fn session_init(seen: &Seen, id: &str) -> Reply {
+    Reply::Plain(
+        200,
+        vec![
+            ("content-type", "application/json".into()),
+            ("mcp-session-id", id.into()),
+        ],
+        init_answer(&seen.json()["id"]),
+    )
+}
+
+/// A tool answer's id and first text.
+fn id_and_text(answer: &serde_json::Value) -> (serde_json::Value, serde_json::Value) {
+    (
+        answer["id"].clone(),
+        answer["result"]["content"][0]["text"].clone(),
+    )
+}
+
 fn remote(url: &str, headers: &[(&str, &str)], secrets: &[&str]) -> Server {
     Server {
         name: "far".into(),
@@ -102,13 +122,7 @@ fn start(server: &Scripted, timeout: Duration) -> Client {
 /// request must carry it.
 fn session_server(seen: &Seen) -> Reply {
     match (seen.method.as_str(), seen.rpc_method().as_deref()) {
-        ("POST", Some("initialize")) => {
-            let mut reply = Reply::json(init_answer(&seen.json()["id"]));
-            if let Reply::Plain(_, headers, _) = &mut reply {
-                headers.push(("mcp-session-id", "s-1".into()));
-            }
-            reply
-        }
+        ("POST", Some("initialize")) => session_init(seen, "s-1"),
         ("POST", _) if seen.header("mcp-session-id") != Some("s-1") => {
             Reply::status(400, "no session")
         }
@@ -132,13 +146,7 @@ async fn a_session_is_kept_headers_are_sent_and_ended_with_delete() {
         .send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#)
         .await;
     let answer = client.read().await;
-    assert_eq!(
-        (
-            answer["id"].clone(),
-            answer["result"]["content"][0]["text"].clone()
-        ),
-        (2.into(), "called".into())
-    );
+    assert_eq!(id_and_text(&answer), (2.into(), "called".into()));
     client.close().await;
 
     let seen = server.wait_for(5).await;
@@ -193,21 +201,13 @@ async fn an_sse_answer_forwards_its_notifications_first() {
     assert_eq!(first["method"], "notifications/progress");
     assert_eq!(first["params"]["progress"], 1);
     let answer = client.read().await;
-    assert_eq!(
-        (
-            answer["id"].clone(),
-            answer["result"]["content"][0]["text"].clone()
-        ),
-        ("c".into(), "streamed".into())
-    );
+    assert_eq!(id_and_text(&answer), ("c".into(), "streamed".into()));
 }
 
 #[tokio::test]
 async fn a_broken_stream_is_resumed_with_the_last_event_id() {
     let server = Scripted::start(|seen| match (seen.method.as_str(), seen.rpc_method().as_deref()) {
-        ("POST", Some("initialize")) => {
-            Reply::Plain(200, vec![("content-type", "application/json".into()), ("mcp-session-id", "s".into())], init_answer(&seen.json()["id"]))
-        }
+        ("POST", Some("initialize")) => session_init(seen, "s"),
         ("POST", Some("tools/call")) => Reply::Stream(
             Vec::new(),
             vec!["id: e1\nretry: 10\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"working\"}}\n\n".into()],
@@ -254,14 +254,7 @@ async fn an_expired_session_is_initialized_again_without_the_client_noticing() {
         match seen.rpc_method().as_deref() {
             Some("initialize") => {
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                Reply::Plain(
-                    200,
-                    vec![
-                        ("content-type", "application/json".into()),
-                        ("mcp-session-id", format!("s-{n}")),
-                    ],
-                    init_answer(&seen.json()["id"]),
-                )
+                session_init(seen, &format!("s-{n}"))
             }
             // The first session expires at once.
             _ if seen.header("mcp-session-id") != Some(current.as_str()) || current == "s-1" => {
@@ -284,13 +277,7 @@ async fn an_expired_session_is_initialized_again_without_the_client_noticing() {
         .await;
     // The replayed initialize's answer is not the client's: only the call's.
     let answer = client.read().await;
-    assert_eq!(
-        (
-            answer["id"].clone(),
-            answer["result"]["content"][0]["text"].clone()
-        ),
-        (5.into(), "after re-init".into())
-    );
+    assert_eq!(id_and_text(&answer), (5.into(), "after re-init".into()));
     let seen = server.seen();
     let inits: Vec<_> = seen
         .iter()
@@ -312,14 +299,7 @@ async fn an_expired_session_is_initialized_again_without_the_client_noticing() {
 #[tokio::test]
 async fn a_stateless_client_mirrors_headers_and_falls_back_to_initialize_on_an_older_server() {
     let server = Scripted::start(|seen| match seen.rpc_method().as_deref() {
-        Some("initialize") => Reply::Plain(
-            200,
-            vec![
-                ("content-type", "application/json".into()),
-                ("mcp-session-id", "old".into()),
-            ],
-            init_answer(&seen.json()["id"]),
-        ),
+        Some("initialize") => session_init(seen, "old"),
         // An older server: no session, no service, and no modern error.
         _ if seen.header("mcp-session-id").is_none() => {
             Reply::status(400, "Bad Request: No valid session ID provided")
@@ -333,13 +313,7 @@ async fn a_stateless_client_mirrors_headers_and_falls_back_to_initialize_on_an_o
         .send(r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"météo","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"modern","version":"2"},"io.modelcontextprotocol/clientCapabilities":{}}}}"#)
         .await;
     let answer = client.read().await;
-    assert_eq!(
-        (
-            answer["id"].clone(),
-            answer["result"]["content"][0]["text"].clone()
-        ),
-        (3.into(), "old server".into())
-    );
+    assert_eq!(id_and_text(&answer), (3.into(), "old server".into()));
     let seen = server.seen();
     let first = &seen[0];
     assert_eq!(first.header("mcp-protocol-version"), Some("2026-07-28"));
@@ -432,14 +406,7 @@ async fn an_http_sse_server_is_reached_through_its_endpoint() {
 #[tokio::test]
 async fn a_slow_server_times_out_with_a_clear_error() {
     let server = Scripted::start(|seen| match seen.rpc_method().as_deref() {
-        Some("initialize") => Reply::Plain(
-            200,
-            vec![
-                ("content-type", "application/json".into()),
-                ("mcp-session-id", "s".into()),
-            ],
-            init_answer(&seen.json()["id"]),
-        ),
+        Some("initialize") => session_init(seen, "s"),
         Some("tools/call") => Reply::Silence,
         _ => Reply::accepted(),
     })
@@ -610,14 +577,7 @@ async fn signing_in_again_is_not_cut_off_by_the_request_timeout() {
     let refused = Arc::new(AtomicUsize::new(0));
     let count = refused.clone();
     let server = Scripted::start(move |seen| match seen.rpc_method().as_deref() {
-        Some("initialize") => Reply::Plain(
-            200,
-            vec![
-                ("content-type", "application/json".into()),
-                ("mcp-session-id", "s".into()),
-            ],
-            init_answer(&seen.json()["id"]),
-        ),
+        Some("initialize") => session_init(seen, "s"),
         Some("tools/call") if count.fetch_add(1, Ordering::SeqCst) == 0 => Reply::Plain(
             401,
             vec![("www-authenticate", "Bearer".into())],
