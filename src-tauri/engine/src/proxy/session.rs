@@ -212,7 +212,7 @@ async fn start_upstream(
         Err(e) => return (Err(failed(&e)), Running::Nothing, Vec::new(), None),
     };
     if let Transport::Http { .. } = server.transport {
-        return match crate::remote::connect(dir, &server, secrets).await {
+        return match crate::remote::connect(store, &server, secrets) {
             Ok(link) => (
                 Ok(Upstream {
                     reader: Box::new(link.reader) as UpstreamReader,

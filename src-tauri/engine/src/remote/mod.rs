@@ -40,7 +40,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::DuplexStream;
 use tokio::task::JoinHandle;
 
-use crate::{DataDir, Error, Result, SecretStore, SecretValue, Server, Transport};
+use crate::{Error, Result, SecretStore, SecretValue, Server, Store, Transport};
 
 pub use auth::{Authorizer, NoAuth};
 
@@ -84,27 +84,24 @@ pub struct Options {
 
 impl Options {
     /// The store's settings for a bridge to `server`.
-    pub fn for_server(dir: &DataDir, server: &Server, secrets: Arc<dyn SecretStore>) -> Self {
-        let timeout = crate::Store::open(dir)
+    pub fn for_server(store: &Store, server: &Server, secrets: Arc<dyn SecretStore>) -> Self {
+        let timeout = store
+            .setting(TIMEOUT_SETTING)
             .ok()
-            .and_then(|store| store.setting(TIMEOUT_SETTING).ok().flatten())
+            .flatten()
             .and_then(|secs| secs.parse::<u64>().ok())
             .filter(|secs| *secs > 0)
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
         Self {
             timeout,
-            authorizer: authorizer_for(dir, server, secrets),
+            authorizer: authorizer_for(server, secrets),
         }
     }
 }
 
 /// Where a remote server's authorization comes from: nothing beyond its
 /// headers when they carry an `Authorization` of their own.
-fn authorizer_for(
-    _dir: &DataDir,
-    server: &Server,
-    store: Arc<dyn SecretStore>,
-) -> Arc<dyn Authorizer> {
+fn authorizer_for(server: &Server, store: Arc<dyn SecretStore>) -> Arc<dyn Authorizer> {
     let Transport::Http {
         url,
         headers,
@@ -132,12 +129,8 @@ fn authorizer_for(
 
 /// Starts the bridge to the remote server `server`, with the store's
 /// settings.
-pub async fn connect(
-    dir: &DataDir,
-    server: &Server,
-    secrets: Arc<dyn SecretStore>,
-) -> Result<Link> {
-    let options = Options::for_server(dir, server, secrets.clone());
+pub fn connect(store: &Store, server: &Server, secrets: Arc<dyn SecretStore>) -> Result<Link> {
+    let options = Options::for_server(store, server, secrets.clone());
     connect_with(server, secrets.as_ref(), options)
 }
 
