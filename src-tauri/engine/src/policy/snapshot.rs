@@ -169,6 +169,10 @@ fn plain_value(v: &str) -> bool {
 pub struct PolicySnapshot {
     source: Source,
     tools: HashMap<String, ToolPolicy>,
+    /// Home and working directory, read once when the snapshot is built:
+    /// a call to a tool the snapshot does not know compiles its policy on
+    /// the call's path, which must not ask the system for them each time.
+    ctx: PathContext,
 }
 
 impl PartialEq for PolicySnapshot {
@@ -205,7 +209,7 @@ impl PolicySnapshot {
                 (name.clone(), policy)
             })
             .collect();
-        Self { source, tools }
+        Self { source, tools, ctx }
     }
 
     /// Decides a call to `tool` with `arguments` (the raw JSON of
@@ -215,7 +219,7 @@ impl PolicySnapshot {
         let policy = match self.tools.get(tool) {
             Some(p) => p,
             None => {
-                unknown = compile_tool(tool, None, &self.source, &PathContext::from_env());
+                unknown = compile_tool(tool, None, &self.source, &self.ctx);
                 &unknown
             }
         };
@@ -351,7 +355,7 @@ impl PolicySnapshot {
                 (p.reads_private, p.sends_out),
             ),
             None => {
-                let p = compile_tool(tool, None, &self.source, &PathContext::from_env());
+                let p = compile_tool(tool, None, &self.source, &self.ctx);
                 (
                     self.base(&p),
                     p.risk.clone(),
