@@ -12,14 +12,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{Client, Response, StatusCode, Url};
+use hyper::StatusCode;
+use hyper::header::{self, HeaderMap, HeaderValue};
 use tokio::io::{AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+use url::Url;
 
 use super::auth::Authorizer;
+use super::brisk::Brisk;
 use super::headers::mirrored;
+use super::http::{self, Client, Response};
 use super::{MAX_MESSAGE_BYTES, legacy, params, sse};
 use crate::proxy::message::{
     self, INTERNAL_ERROR, IdKey, InitializeResult, Kind, Message, RequestParams,
@@ -53,6 +56,8 @@ pub(super) struct Config {
     pub headers: HeaderMap,
     pub timeout: Duration,
     pub auth: Arc<dyn Authorizer>,
+    /// How long to poll for a quick server's answer ([`Brisk`]).
+    pub poll: Duration,
 }
 
 /// Which transport the server speaks, once known.
@@ -75,6 +80,9 @@ pub(super) struct Bridge {
     state: Mutex<State>,
     /// Held while the session is (re-)initialized.
     init: tokio::sync::Mutex<()>,
+    /// Whether to poll for answers rather than block (a server that
+    /// answers within microseconds).
+    brisk: Brisk,
 }
 
 #[derive(Default)]
@@ -103,7 +111,7 @@ struct Head {
     name: Option<HeaderValue>,
     protocol: Option<HeaderValue>,
     /// `Mcp-Param-*` of a `tools/call` whose tool marks parameters.
-    params: Vec<(reqwest::header::HeaderName, HeaderValue)>,
+    params: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl Head {
@@ -131,6 +139,7 @@ pub(super) async fn run(cfg: Config, input: DuplexStream, output: DuplexStream) 
     let (out, lines_out) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_lines(lines_out, output));
     let bridge = Arc::new(Bridge {
+        brisk: Brisk::with_budget(cfg.poll),
         cfg,
         out,
         state: Mutex::new(State::default()),
@@ -337,7 +346,7 @@ impl Bridge {
             .cfg
             .http
             .post(self.cfg.url.clone())
-            .headers(self.cfg.headers.clone())
+            .headers(&self.cfg.headers)
             .header(header::ACCEPT, ACCEPT_BOTH)
             .header(header::CONTENT_TYPE, "application/json")
             .body(body);
@@ -364,14 +373,17 @@ impl Bridge {
             }
         }
         request = self.authorize(request).await?;
-        request.send().await.map_err(|e| unreachable(&e))
+        let exchange = self.brisk.begin();
+        let response = request.send().await.map_err(|e| unreachable(&e))?;
+        exchange.answered();
+        Ok(response)
     }
 
     /// Adds the authorizer's `Authorization` header, if it has one.
     pub(super) async fn authorize(
         &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<reqwest::RequestBuilder, String> {
+        request: http::RequestBuilder,
+    ) -> Result<http::RequestBuilder, String> {
         match self.cfg.auth.authorization().await {
             Ok(Some(value)) => {
                 let mut header = HeaderValue::from_str(value.expose())
@@ -477,12 +489,12 @@ impl Bridge {
     }
 
     /// A GET of the event stream, with the session's headers.
-    fn get_request(&self) -> reqwest::RequestBuilder {
+    fn get_request(&self) -> http::RequestBuilder {
         let mut request = self
             .cfg
             .http
             .get(self.cfg.url.clone())
-            .headers(self.cfg.headers.clone())
+            .headers(&self.cfg.headers)
             .header(header::ACCEPT, EVENT_STREAM);
         let state = self.state();
         if let Some(session) = &state.session {
@@ -823,7 +835,7 @@ impl Bridge {
             .cfg
             .http
             .delete(self.cfg.url.clone())
-            .headers(self.cfg.headers.clone())
+            .headers(&self.cfg.headers)
             .header(SESSION_ID, session)
             .timeout(CLOSING_GRACE);
         if let Some(protocol) = self.state().protocol.clone() {
@@ -984,7 +996,7 @@ pub(super) fn http_error(status: StatusCode, body: &[u8]) -> String {
 }
 
 /// A request that could not be sent, with its causes.
-pub(super) fn unreachable(e: &reqwest::Error) -> String {
+pub(super) fn unreachable(e: &http::Error) -> String {
     if e.is_timeout() {
         return "connecting timed out".into();
     }

@@ -3,7 +3,7 @@
 //! is goes in the Base64 sentinel form `=?base64?…?=`.
 
 use base64::Engine as _;
-use reqwest::header::HeaderValue;
+use hyper::header::HeaderValue;
 
 /// The header value carrying `value`: as it is when it is plain visible
 /// ASCII without surrounding spaces and not itself shaped like the

@@ -8,16 +8,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header;
-use reqwest::{Response, StatusCode, Url};
+use hyper::StatusCode;
+use hyper::header;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
+use url::Url;
 
 use super::MAX_MESSAGE_BYTES;
 use super::bridge::{
     Bridge, EVENT_STREAM, answers, http_error, is_event_stream, one_line, read_body, unreachable,
     with_own_id,
 };
+use super::http::Response;
 use super::sse::{self, Event};
 use crate::proxy::message::{IdKey, Kind, Message};
 
@@ -70,7 +72,7 @@ async fn open(bridge: &Arc<Bridge>) -> Result<Arc<Channel>, String> {
     let request = cfg
         .http
         .get(cfg.url.clone())
-        .headers(cfg.headers.clone())
+        .headers(&cfg.headers)
         .header(header::ACCEPT, EVENT_STREAM);
     let mut response = bridge
         .authorize(request)
@@ -216,7 +218,7 @@ impl Channel {
         let request = cfg
             .http
             .post(self.endpoint.clone())
-            .headers(cfg.headers.clone())
+            .headers(&cfg.headers)
             .header(header::CONTENT_TYPE, "application/json")
             .body(line);
         let response = bridge

@@ -25,7 +25,9 @@
 
 pub mod auth;
 mod bridge;
+mod brisk;
 mod headers;
+mod http;
 mod legacy;
 mod params;
 pub mod sse;
@@ -33,10 +35,10 @@ pub mod sse;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::DuplexStream;
 use tokio::task::JoinHandle;
 
@@ -51,8 +53,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The setting holding the timeout, in seconds.
 pub const TIMEOUT_SETTING: &str = "remote.timeout_secs";
 
-/// How long connecting to the server may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The setting holding how long, in microseconds, the bridge polls for a
+/// quick server's answer before it blocks (0: never polls); see
+/// [`brisk`]. `GATEHOUSE_REMOTE_POLL_MICROS` overrides it.
+pub const POLL_SETTING: &str = "remote.poll_micros";
+
+/// The variable that overrides [`POLL_SETTING`].
+pub const POLL_ENV: &str = "GATEHOUSE_REMOTE_POLL_MICROS";
+
+/// Polling longer than this would burn CPU for nothing a fast server needs.
+const MAX_POLL_MICROS: u64 = 10_000;
 
 /// The largest message accepted from the server.
 const MAX_MESSAGE_BYTES: usize = crate::proxy::DEFAULT_MAX_MESSAGE_BYTES;
@@ -80,6 +90,9 @@ pub struct Options {
     /// Where the `Authorization` header comes from when the server's
     /// headers do not set one.
     pub authorizer: Arc<dyn Authorizer>,
+    /// How long a request to a quick server is polled for before the
+    /// bridge blocks; zero never polls.
+    pub poll: Duration,
 }
 
 impl Options {
@@ -92,9 +105,17 @@ impl Options {
             .and_then(|secs| secs.parse::<u64>().ok())
             .filter(|secs| *secs > 0)
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        let poll = std::env::var(POLL_ENV)
+            .ok()
+            .or_else(|| store.setting(POLL_SETTING).ok().flatten())
+            .and_then(|micros| micros.trim().parse::<u64>().ok())
+            .map_or(brisk::BUDGET, |micros| {
+                Duration::from_micros(micros.min(MAX_POLL_MICROS))
+            });
         Self {
             timeout,
             authorizer: authorizer_for(server, secrets),
+            poll,
         }
     }
 }
@@ -148,7 +169,7 @@ pub fn connect_with(server: &Server, secrets: &dyn SecretStore, options: Options
             server.name
         )));
     };
-    let url = reqwest::Url::parse(url)
+    let url = url::Url::parse(url)
         .map_err(|e| Error::InvalidSpec(format!("{url:?} is not a usable URL: {e}")))?;
     let mut map = HeaderMap::new();
     for (name, value) in headers {
@@ -167,7 +188,7 @@ pub fn connect_with(server: &Server, secrets: &dyn SecretStore, options: Options
         map.insert(header_name(name)?, header);
         values.push(value);
     }
-    let http = http_client()?;
+    let http = http::Client::new();
     let (relay_writer, bridge_reader) = tokio::io::duplex(64 * 1024);
     let (bridge_writer, relay_reader) = tokio::io::duplex(64 * 1024);
     let task = tokio::spawn(bridge::run(
@@ -178,6 +199,7 @@ pub fn connect_with(server: &Server, secrets: &dyn SecretStore, options: Options
             headers: map,
             timeout: options.timeout,
             auth: options.authorizer,
+            poll: options.poll,
         },
         bridge_reader,
         bridge_writer,
@@ -202,31 +224,4 @@ fn header_value(name: &str, value: &str) -> Result<HeaderValue> {
             "the value of header {name} has characters a header cannot carry"
         ))
     })
-}
-
-/// One HTTP client per bridge: rustls with ring, like the registry's.
-fn http_client() -> Result<reqwest::Client> {
-    static PROVIDER: Once = Once::new();
-    PROVIDER.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-    reqwest::Client::builder()
-        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(CONNECT_TIMEOUT)
-        .pool_idle_timeout(Duration::from_secs(60))
-        // Headers may carry credentials: follow a redirect only within the
-        // server's own origin.
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            let same_origin = attempt
-                .previous()
-                .first()
-                .is_some_and(|first| first.origin() == attempt.url().origin());
-            if same_origin && attempt.previous().len() < 5 {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        }))
-        .build()
-        .map_err(|e| Error::InvalidSpec(format!("cannot set up the HTTP client: {e}")))
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use hyper::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::headers::mirrored;
