@@ -14,9 +14,9 @@
 //! - **gateway, stdio server**: the same through the gateway to `mcp-echo`
 //!   over stdio, for reference.
 //!
-//! Each path initializes a session, then sequential `tools/call`s of
-//! `echo` run in blocks that rotate through the paths, so drift in a shared
-//! machine hits them alike. Prints a Markdown table; `--json FILE` writes
+//! Each path initializes a session and lists the tools, as clients do,
+//! then sequential `tools/call`s of `echo` run in blocks that rotate
+//! through the paths, so drift in a shared machine hits them alike. Prints a Markdown table; `--json FILE` writes
 //! every number. Needs a Secret Service (the gateway's tokens live in the
 //! keychain): `scripts/bench.sh` runs it inside one.
 
@@ -283,6 +283,13 @@ impl Route {
         let (status, _, _) =
             me.post(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)?;
         ensure!(status == 202, "{name}: initialized answered {status}");
+        // As clients do before calling: the proxy then knows the tool.
+        let (status, _, body) = me.post(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)?;
+        ensure!(
+            status == 200 && memchr::memmem::find(&body, b"\"echo\"").is_some(),
+            "{name}: tools/list answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
         Ok(me)
     }
 
