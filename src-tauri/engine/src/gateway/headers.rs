@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
 use hyper::HeaderMap;
 use hyper::header::{ACCEPT, HeaderName};
 use serde::Deserialize;
@@ -42,6 +41,9 @@ pub(super) struct Params<'a> {
     /// `resources/read`: the `Mcp-Name` source.
     #[serde(borrow, default)]
     uri: Option<Cow<'a, str>>,
+    /// `tools/call`: the `Mcp-Param-*` source.
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
     #[serde(rename = "_meta", borrow, default)]
     meta: Option<Meta<'a>>,
 }
@@ -66,6 +68,11 @@ impl<'a> Params<'a> {
     /// `_meta`'s protocol version: the request is in the stateless style.
     pub(super) fn protocol_version(&self) -> Option<&str> {
         self.meta.as_ref()?.protocol_version.as_deref()
+    }
+
+    /// `tools/call`: the tool's name and its arguments, as JSON text.
+    pub(super) fn tool_call(&self) -> Option<(&str, Option<&'a str>)> {
+        Some((self.name.as_deref()?, self.arguments.map(RawValue::get)))
     }
 
     /// `_meta.progressToken`, as JSON text.
@@ -128,18 +135,7 @@ pub(super) fn protocol_version(headers: &HeaderMap) -> Result<Option<&str>, Stri
 
 /// A header value in the `=?base64?…?=` form, decoded; others as they are.
 fn decode(value: &str) -> Result<Cow<'_, str>, String> {
-    let Some(encoded) = value
-        .strip_prefix("=?base64?")
-        .and_then(|v| v.strip_suffix("?="))
-    else {
-        return Ok(Cow::Borrowed(value));
-    };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|_| "Header mismatch: Mcp-Name is not valid base64".to_string())?;
-    String::from_utf8(bytes)
-        .map(Cow::Owned)
-        .map_err(|_| "Header mismatch: Mcp-Name does not decode to UTF-8".to_string())
+    crate::remote::unmirrored(value).map_err(|why| format!("Header mismatch: Mcp-Name {why}"))
 }
 
 /// Why a stateless request is refused: its JSON-RPC code and message, and

@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::proxy::{self, IdKey, Kind, Message};
+use crate::remote::params::{self, ToolHeaders};
 
 /// Each pipe's buffer.
 const PIPE: usize = 64 * 1024;
@@ -65,6 +66,11 @@ pub(super) struct Link {
     next_id: AtomicI64,
     serving: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    /// The session's proxy: its policy snapshot knows the server's tools.
+    proxy: Arc<proxy::Proxy>,
+    /// Stateless: the tools' mirrored parameters, from the `tools/list`
+    /// answers that went through.
+    mirrored: Mutex<ToolHeaders>,
 }
 
 #[derive(Default)]
@@ -137,6 +143,7 @@ impl Link {
         stateless: bool,
         epoch: Instant,
     ) -> Arc<Link> {
+        let proxy = session.proxy().clone();
         let (gateway_in, session_in) = tokio::io::duplex(PIPE);
         let (session_out, gateway_out) = tokio::io::duplex(PIPE);
         let link = Arc::new(Link {
@@ -151,12 +158,42 @@ impl Link {
             next_id: AtomicI64::new(1),
             serving: Mutex::new(None),
             closed: AtomicBool::new(false),
+            proxy,
+            mirrored: Mutex::new(ToolHeaders::new()),
         });
         link.touch();
         let serving = tokio::spawn(session.serve(session_in, session_out));
         *link.serving.lock().unwrap_or_else(|p| p.into_inner()) = Some(serving);
         tokio::spawn(route(link.clone(), gateway_out));
         link
+    }
+
+    /// Checks a stateless `tools/call`'s `Mcp-Param-*` headers against
+    /// its `arguments`. The tool's marked parameters come from the
+    /// session's last listing of it, else from the definition the store
+    /// has (listed in another session); a tool known from neither marks
+    /// none, so any such header is refused.
+    pub(super) fn check_mirrored(
+        &self,
+        tool: &str,
+        arguments: Option<&str>,
+        headers: &hyper::HeaderMap,
+    ) -> Result<(), String> {
+        let learnt = self
+            .mirrored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tool)
+            .cloned();
+        let marked = match learnt {
+            Some(marked) => marked,
+            None => self
+                .proxy
+                .tool_definition(tool)
+                .and_then(|d| params::annotations(&d["inputSchema"]).ok())
+                .unwrap_or_default(),
+        };
+        params::check(&marked, arguments, headers)
     }
 
     fn routes(&self) -> MutexGuard<'_, Routes> {
@@ -299,6 +336,12 @@ impl Link {
                 // Nobody waits: the client went away. Responses never go
                 // to a GET stream.
                 let Some(waiter) = waiter else { return };
+                if self.stateless {
+                    // A `tools/list` answer that marks parameters (others
+                    // are passed over at the cost of one scan).
+                    let mut mirrored = self.mirrored.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = params::learn(&line, &mut mirrored);
+                }
                 let line = match &waiter.original {
                     Some(original) => splice(&line, id.get(), original.as_bytes()),
                     None => line.clone(),

@@ -71,6 +71,12 @@ pub(super) async fn stateless_post(
         Err(refused) => return open_refused(refused, id_json),
     };
     link.touch();
+    if msg.method() == Some("tools/call")
+        && let Some((tool, arguments)) = params.tool_call()
+        && let Err(why) = link.check_mirrored(tool, arguments, headers)
+    {
+        return error(StatusCode::BAD_REQUEST, id_json, HEADER_MISMATCH, &why);
+    }
     let Some(id) = msg.id() else {
         return accepted(&link, line).await;
     };

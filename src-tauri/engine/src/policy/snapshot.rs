@@ -212,6 +212,11 @@ impl PolicySnapshot {
         Self { source, tools, ctx }
     }
 
+    /// The stored definition of `tool`, as the server last listed it.
+    pub(crate) fn definition(&self, tool: &str) -> Option<&Value> {
+        self.source.tools.get(tool)
+    }
+
     /// Decides a call to `tool` with `arguments` (the raw JSON of
     /// `params.arguments`, parsed only when a rule needs it).
     pub fn decide(&self, tool: &str, arguments: Option<&RawValue>) -> Verdict {

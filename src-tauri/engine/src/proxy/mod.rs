@@ -207,6 +207,15 @@ impl Proxy {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The stored definition of the server's tool `tool` (from its last
+    /// listing through any session), if the policy snapshot has one.
+    pub(crate) fn tool_definition(&self, tool: &str) -> Option<serde_json::Value> {
+        match &**self.policy.load() {
+            Ok(snapshot) => snapshot.definition(tool).cloned(),
+            Err(_) => None,
+        }
+    }
+
     /// The client's name, once it said it.
     pub fn client_name(&self) -> Option<Arc<str>> {
         self.state().client.clone()

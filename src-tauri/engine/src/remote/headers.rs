@@ -2,6 +2,8 @@
 //! and `Mcp-Name` mirror the body, and a value a header cannot carry as it
 //! is goes in the Base64 sentinel form `=?base64?…?=`.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use hyper::header::HeaderValue;
 
@@ -21,6 +23,23 @@ pub(super) fn mirrored(value: &str) -> HeaderValue {
     }
     let encoded = base64::engine::general_purpose::STANDARD.encode(value);
     HeaderValue::from_str(&format!("=?base64?{encoded}?=")).expect("Base64 is a valid header value")
+}
+
+/// A header value in the sentinel form decoded; any other as it is. `Err`
+/// says what is wrong with a sentinel.
+pub(crate) fn unmirrored(value: &str) -> Result<Cow<'_, str>, &'static str> {
+    let Some(encoded) = value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    else {
+        return Ok(Cow::Borrowed(value));
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| "is not valid base64")?;
+    String::from_utf8(bytes)
+        .map(Cow::Owned)
+        .map_err(|_| "does not decode to UTF-8")
 }
 
 /// Shaped like the sentinel, so a plain value like it must be encoded.
@@ -43,6 +62,9 @@ mod tests {
         ];
         for (value, header) in cases {
             assert_eq!(mirrored(value).to_str().unwrap(), header, "{value:?}");
+            assert_eq!(unmirrored(header).unwrap(), value, "back from {header:?}");
         }
+        assert!(unmirrored("=?base64?not base64!?=").is_err());
+        assert!(unmirrored("=?base64?/w==?=").is_err(), "not UTF-8");
     }
 }

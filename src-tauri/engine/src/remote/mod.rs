@@ -29,7 +29,7 @@ mod brisk;
 mod headers;
 mod http;
 mod legacy;
-mod params;
+pub(crate) mod params;
 pub mod sse;
 
 #[cfg(test)]
@@ -45,6 +45,7 @@ use tokio::task::JoinHandle;
 use crate::{Error, Result, SecretStore, SecretValue, Server, Store, Transport};
 
 pub use auth::{Authorizer, NoAuth};
+pub(crate) use headers::unmirrored;
 
 /// How long a request may wait for its answer unless the store's
 /// `remote.timeout_secs` says otherwise.

@@ -1,19 +1,25 @@
 //! Tool parameters mirrored into headers (`x-mcp-header`, 2026-07-28): a
 //! tool's `inputSchema` may mark primitive properties, reached from the
 //! root through `properties` keys only, whose values a client sends as
-//! `Mcp-Param-{Name}` headers. A tool whose annotations break the rules is
-//! left out of `tools/list`, as the revision asks of clients.
+//! `Mcp-Param-{Name}` headers. Both sides live here: the bridge sends them
+//! ([`headers_for`]) and leaves a tool whose annotations break the rules
+//! out of `tools/list`, as the revision asks of clients; the gateway, a
+//! server to its clients, checks them against the body ([`check`]).
 
 use std::collections::HashMap;
 
+use hyper::HeaderMap;
 use hyper::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
-use super::headers::mirrored;
+use super::headers::{mirrored, unmirrored};
+
+/// What every mirrored parameter header starts with.
+const PREFIX: &str = "mcp-param-";
 
 /// One mirrored parameter of a tool.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ParamHeader {
+pub(crate) struct ParamHeader {
     /// `mcp-param-{name}`.
     header: HeaderName,
     /// The `properties` keys from the schema's root to the parameter.
@@ -21,12 +27,12 @@ pub(super) struct ParamHeader {
 }
 
 /// The mirrored parameters of each tool that has any.
-pub(super) type ToolHeaders = HashMap<String, Vec<ParamHeader>>;
+pub(crate) type ToolHeaders = HashMap<String, Vec<ParamHeader>>;
 
 /// Reads a `tools/list` answer: the tools' mirrored parameters, and the
 /// answer without the tools whose annotations are invalid (`None`: keep it
 /// as it is). Cheap when no tool uses the annotation.
-pub(super) fn learn(answer: &[u8], known: &mut ToolHeaders) -> Option<Vec<u8>> {
+pub(crate) fn learn(answer: &[u8], known: &mut ToolHeaders) -> Option<Vec<u8>> {
     memchr::memmem::find(answer, b"x-mcp-header")?;
     let mut value: Value = serde_json::from_slice(answer).ok()?;
     let tools = value.pointer_mut("/result/tools")?.as_array_mut()?;
@@ -53,7 +59,7 @@ pub(super) fn learn(answer: &[u8], known: &mut ToolHeaders) -> Option<Vec<u8>> {
 }
 
 /// The annotations of one schema, or why they are invalid.
-fn annotations(schema: &Value) -> Result<Vec<ParamHeader>, String> {
+pub(crate) fn annotations(schema: &Value) -> Result<Vec<ParamHeader>, String> {
     let mut found = Vec::new();
     walk(schema, Some(Vec::new()), &mut found)?;
     let mut seen = std::collections::HashSet::new();
@@ -95,7 +101,7 @@ fn walk(
                     ));
                 }
                 let header = HeaderName::from_bytes(
-                    format!("mcp-param-{}", name.to_ascii_lowercase()).as_bytes(),
+                    format!("{PREFIX}{}", name.to_ascii_lowercase()).as_bytes(),
                 )
                 .map_err(|_| format!("{name:?} is not a header name"))?;
                 found.push(ParamHeader {
@@ -141,11 +147,7 @@ pub(super) fn headers_for(
     };
     let mut headers = Vec::with_capacity(params.len());
     for param in params {
-        let mut value = &arguments;
-        for key in &param.path {
-            value = &value[key.as_str()];
-        }
-        let text = match value {
+        let text = match param.value_in(&arguments) {
             Value::String(s) => mirrored(s),
             Value::Bool(b) => HeaderValue::from_static(if *b { "true" } else { "false" }),
             Value::Number(n) if n.is_i64() || n.is_u64() => {
@@ -156,6 +158,83 @@ pub(super) fn headers_for(
         headers.push((param.header.clone(), text));
     }
     headers
+}
+
+impl ParamHeader {
+    /// The parameter's value in a call's arguments (`null` if absent).
+    fn value_in<'v>(&self, arguments: &'v Value) -> &'v Value {
+        let mut value = arguments;
+        for key in &self.path {
+            value = &value[key.as_str()];
+        }
+        value
+    }
+}
+
+/// Checks a call's `Mcp-Param-*` headers against its `arguments` (raw
+/// JSON), as a server of the 2026-07-28 revision must: each marked
+/// parameter with a value has its header, carrying that value (a string as
+/// it is or in the Base64 sentinel, an integer in decimal, a boolean as
+/// `true` or `false`); and there is no header without a value to mirror or
+/// that the tool does not mark. `Err` says what does not match, for the
+/// client.
+pub(crate) fn check(
+    params: &[ParamHeader],
+    arguments: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<(), String> {
+    let arguments = match arguments {
+        Some(text) => serde_json::from_str::<Value>(text).unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    for param in params {
+        let name = &param.header;
+        let sent = match headers.get(name) {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .map(|s| s.trim_matches([' ', '\t']))
+                    .map_err(|_| {
+                        format!("Header mismatch: {name} has characters a header may not carry")
+                    })?,
+            ),
+        };
+        let body = param.value_in(&arguments);
+        let matches = match (sent, body) {
+            (None, Value::Null) => continue,
+            (None, _) => return Err(format!("Header mismatch: the {name} header is missing")),
+            (Some(_), Value::Null) => {
+                return Err(format!(
+                    "Header mismatch: {name} is sent but the body has no value for it"
+                ));
+            }
+            (Some(sent), Value::String(text)) => {
+                unmirrored(sent).map_err(|why| format!("Header mismatch: {name} {why}"))? == *text
+            }
+            (Some(sent), Value::Bool(b)) => sent == if *b { "true" } else { "false" },
+            (Some(sent), Value::Number(n)) => {
+                n.as_i64().is_some_and(|n| sent.parse::<i64>() == Ok(n))
+                    || n.as_u64().is_some_and(|n| sent.parse::<u64>() == Ok(n))
+            }
+            (Some(_), _) => false,
+        };
+        if !matches {
+            return Err(format!(
+                "Header mismatch: {name} header value '{}' does not match body value {body}",
+                sent.unwrap_or_default()
+            ));
+        }
+    }
+    for (name, _) in headers {
+        let unmarked =
+            name.as_str().starts_with(PREFIX) && !params.iter().any(|p| p.header == *name);
+        if unmarked {
+            return Err(format!(
+                "Header mismatch: {name} names no parameter the tool marks with x-mcp-header"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -218,5 +297,110 @@ mod tests {
         let mut known = ToolHeaders::new();
         assert!(learn(&listing(serde_json::json!([{"name": "t"}])), &mut known).is_none());
         assert!(known.is_empty());
+    }
+
+    /// Header name and value pairs, as a request would send them.
+    type Sent<'a> = &'a [(&'static str, &'a str)];
+
+    fn sent(pairs: Sent<'_>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_headers_a_client_sends_are_what_the_check_accepts() {
+        let marked = annotations(&serde_json::json!({"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "opts": {"type": "object", "properties": {"limit": {"type": "integer", "x-mcp-header": "Limit"}}},
+            "dry": {"type": "boolean", "x-mcp-header": "Dry"},
+            "query": {"type": "string"}}}))
+        .unwrap();
+        let arguments = r#"{"region":"Zürich","opts":{"limit":25},"dry":false,"query":"x"}"#;
+        let mut headers = HeaderMap::new();
+        for (name, value) in headers_for(&marked, Some(arguments)) {
+            headers.insert(name, value);
+        }
+        assert_eq!(headers.len(), 3);
+        check(&marked, Some(arguments), &headers).expect("a client's own headers pass");
+
+        // Plain text for an ASCII value, and spaces around a header, pass.
+        let plain = sent(&[("mcp-param-region", " Bern "), ("mcp-param-limit", "7")]);
+        check(
+            &marked,
+            Some(r#"{"region":"Bern","opts":{"limit":7}}"#),
+            &plain,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn every_disagreement_is_refused_and_named() {
+        let marked = annotations(&serde_json::json!({"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "limit": {"type": "integer", "x-mcp-header": "Limit"},
+            "dry": {"type": "boolean", "x-mcp-header": "Dry"}}}))
+        .unwrap();
+        let body = Some(r#"{"region":"Bern","limit":7,"dry":true}"#);
+        let all = [
+            ("mcp-param-region", "Bern"),
+            ("mcp-param-limit", "7"),
+            ("mcp-param-dry", "true"),
+        ];
+        check(&marked, body, &sent(&all)).unwrap();
+        let cases: [(Sent<'_>, Option<&str>, &str); 8] = [
+            (
+                &[("mcp-param-region", "Genf"), all[1], all[2]],
+                body,
+                "mcp-param-region header value 'Genf'",
+            ),
+            (
+                &[("mcp-param-region", "=?base64?R2VuZg==?="), all[1], all[2]],
+                body,
+                "mcp-param-region",
+            ),
+            (
+                &[all[0], ("mcp-param-limit", "07x"), all[2]],
+                body,
+                "mcp-param-limit",
+            ),
+            (
+                &[all[0], all[1], ("mcp-param-dry", "TRUE")],
+                body,
+                "mcp-param-dry",
+            ),
+            (
+                &[all[0], all[2]],
+                body,
+                "the mcp-param-limit header is missing",
+            ),
+            (
+                &all,
+                Some(r#"{"region":"Bern","dry":true}"#),
+                "mcp-param-limit is sent but the body has no value",
+            ),
+            (
+                &[all[0], all[1], all[2], ("mcp-param-other", "1")],
+                body,
+                "mcp-param-other names no parameter",
+            ),
+            (
+                &[("mcp-param-region", "=?base64?%%?="), all[1], all[2]],
+                body,
+                "not valid base64",
+            ),
+        ];
+        for (headers, body, said) in cases {
+            let why = check(&marked, body, &sent(headers)).unwrap_err();
+            assert!(
+                why.starts_with("Header mismatch: ") && why.contains(said),
+                "{why}"
+            );
+        }
+        // A tool that marks nothing takes no parameter header at all.
+        assert!(check(&[], Some("{}"), &sent(&[("mcp-param-x", "1")])).is_err());
+        check(&[], Some(r#"{"x":1}"#), &HeaderMap::new()).unwrap();
     }
 }

@@ -20,7 +20,7 @@ use crate::audit::{AuditDecision, AuditFilter};
 use crate::proxy::{Session, SessionOptions};
 use crate::{Decision, MemorySecrets, NewServer, Store, Transport};
 
-/// A stdio MCP server: answers `initialize`, `tools/list` and three tools.
+/// A stdio MCP server: answers `initialize`, `tools/list` and four tools.
 /// `progress` reports progress (with the request's token) before its
 /// answer; `announce` logs a message after it. Requests are answered
 /// whether or not the client initialized (the stateless style).
@@ -35,7 +35,11 @@ TOOLS = [{"name": n, "description": d, "inputSchema": {"type": "object"}} for n,
     ("echo", "Returns its text."),
     ("progress", "Reports progress, then answers."),
     ("announce", "Answers, then logs a message."),
-]]
+]] + [{"name": "regional", "description": "Returns its text; mirrors two parameters.",
+       "inputSchema": {"type": "object", "properties": {
+           "region": {"type": "string", "x-mcp-header": "Region"},
+           "limit": {"type": "integer", "x-mcp-header": "Limit"},
+           "text": {"type": "string"}}}}]
 
 for line in sys.stdin:
     msg = json.loads(line)
@@ -90,7 +94,7 @@ impl Fixture {
                 transport: Transport::stdio("python3", [script.display().to_string()]),
             })
             .unwrap();
-        for tool in ["echo", "progress", "announce"] {
+        for tool in ["echo", "progress", "announce", "regional"] {
             store
                 .set_tool_policy("echo", tool, Decision::Allow)
                 .unwrap();

@@ -105,7 +105,114 @@ async fn methods_the_stateless_revision_removed_are_not_forwarded() {
         let listed = ask(4, "tools/list").await;
         assert_eq!(listed.status(), StatusCode::OK);
         let body: Value = json_of(listed).await;
-        assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 3);
+        assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mirrored_parameters_must_match_the_arguments() {
+    within(async {
+        let f = Fixture::start().await;
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+        let call = |tool: &str, arguments: Value, params: &[(&'static str, &'static str)]| {
+            let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+                "name": tool, "arguments": arguments, "_meta": meta}});
+            let mut request = f
+                .stateless("2026-07-28", "tools/call", &body)
+                .header("mcp-name", tool);
+            for (name, value) in params {
+                request = request.header(*name, *value);
+            }
+            send(request)
+        };
+        let refused = |response: Response, what: &'static str| async move {
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+            let body: Value = json_of(response).await;
+            assert_eq!(body["error"]["code"], -32020, "{what}");
+            assert_eq!(body["id"], 5);
+            body["error"]["message"].as_str().unwrap().to_string()
+        };
+
+        // Nothing listed yet: the tool marks nothing, so a parameter header
+        // cannot be checked and is refused.
+        let message = refused(
+            call("echo", json!({"text": "x"}), &[("mcp-param-text", "x")]).await,
+            "a header for a tool not known to mark it",
+        )
+        .await;
+        assert!(message.contains("mcp-param-text"), "{message}");
+
+        let list = send(f.stateless(
+            "2026-07-28",
+            "tools/list",
+            &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"_meta": meta}}),
+        ))
+        .await;
+        assert_eq!(list.status(), StatusCode::OK);
+
+        let arguments = json!({"region": "Zürich", "limit": 25, "text": "mirrored"});
+        let ok = call(
+            "regional",
+            arguments.clone(),
+            &[
+                ("mcp-param-region", "=?base64?WsO8cmljaA==?="),
+                ("mcp-param-limit", "25"),
+            ],
+        )
+        .await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        let body: Value = json_of(ok).await;
+        assert_eq!(body["result"]["content"][0]["text"], "mirrored");
+
+        let message = refused(
+            call(
+                "regional",
+                arguments.clone(),
+                &[("mcp-param-region", "Bern"), ("mcp-param-limit", "25")],
+            )
+            .await,
+            "another region in the header",
+        )
+        .await;
+        assert!(
+            message.contains("mcp-param-region") && message.contains("Bern"),
+            "{message}"
+        );
+        refused(
+            call(
+                "regional",
+                arguments.clone(),
+                &[("mcp-param-region", "=?base64?WsO8cmljaA==?=")],
+            )
+            .await,
+            "the limit's header missing",
+        )
+        .await;
+        refused(
+            call(
+                "regional",
+                json!({"region": "Bern", "text": "no limit"}),
+                &[("mcp-param-region", "Bern"), ("mcp-param-limit", "25")],
+            )
+            .await,
+            "a header with no value in the body",
+        )
+        .await;
+        refused(
+            call(
+                "regional",
+                arguments,
+                &[
+                    ("mcp-param-region", "=?base64?WsO8cmljaA==?="),
+                    ("mcp-param-limit", "25"),
+                    ("mcp-param-text", "mirrored"),
+                ],
+            )
+            .await,
+            "a header for a parameter the tool does not mark",
+        )
+        .await;
     })
     .await;
 }
