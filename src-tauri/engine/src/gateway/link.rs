@@ -216,6 +216,13 @@ impl Link {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Whether the session's server has stopped, or never started: the
+    /// session is of no more use, and its client had better start another
+    /// (which starts the server again).
+    pub(super) fn server_down(&self) -> bool {
+        self.proxy.upstream_down()
+    }
+
     /// Nothing waits on it, no GET stream is open, and no request came for
     /// `idle`.
     pub(super) fn is_idle(&self, idle: Duration) -> bool {

@@ -55,9 +55,21 @@ impl Sessions {
     /// The open session `id`, if it is `client`'s session with `server`:
     /// one client cannot use another's session, nor reach another server
     /// through it.
+    ///
+    /// A session whose server stopped is ended here, so the request gets
+    /// 404 and its client initializes a new session with a new server
+    /// (the requests that were waiting when it stopped got the reason).
     pub(super) fn get(&self, id: &str, server: &str, client: &str) -> Option<Arc<Link>> {
         let link = self.by_id().get(id).cloned()?;
-        (!link.is_closed() && &*link.server == server && &*link.client == client).then_some(link)
+        if &*link.server != server || &*link.client != client || link.is_closed() {
+            return None;
+        }
+        if link.server_down() {
+            self.by_id().remove(id);
+            tokio::spawn(async move { link.close_and_wait(CLOSE_GRACE).await });
+            return None;
+        }
+        Some(link)
     }
 
     /// Opens a new session of `client` with `server`, under a fresh
@@ -124,13 +136,27 @@ impl Sessions {
         Ok(link)
     }
 
+    /// The open shared session of `client` with `server`. One whose server
+    /// stopped is ended, so the next request starts the server again.
     fn find_shared(&self, server: &str, client: &str) -> Option<Arc<Link>> {
-        let mut links = self.shared_links();
-        links.retain(|l| !l.is_closed());
-        links
-            .iter()
-            .find(|l| &*l.server == server && &*l.client == client)
-            .cloned()
+        let mut down = Vec::new();
+        let found = {
+            let mut links = self.shared_links();
+            links.retain(|l| {
+                if l.server_down() {
+                    down.push(l.clone());
+                }
+                !l.is_closed() && !l.server_down()
+            });
+            links
+                .iter()
+                .find(|l| &*l.server == server && &*l.client == client)
+                .cloned()
+        };
+        for link in down {
+            tokio::spawn(async move { link.close_and_wait(CLOSE_GRACE).await });
+        }
+        found
     }
 
     /// Ends session `id` (DELETE), if open.

@@ -216,6 +216,12 @@ impl Proxy {
         }
     }
 
+    /// Whether the server has stopped (or never started): every request is
+    /// answered with the reason from then on.
+    pub(crate) fn upstream_down(&self) -> bool {
+        self.state().upstream_down.is_some()
+    }
+
     /// The client's name, once it said it.
     pub fn client_name(&self) -> Option<Arc<str>> {
         self.state().client.clone()

@@ -20,7 +20,7 @@ use crate::audit::{AuditDecision, AuditFilter};
 use crate::proxy::{Session, SessionOptions};
 use crate::{Decision, MemorySecrets, NewServer, Store, Transport};
 
-/// A stdio MCP server: answers `initialize`, `tools/list` and four tools.
+/// A stdio MCP server: answers `initialize`, `tools/list` and five tools.
 /// `progress` reports progress (with the request's token) before its
 /// answer; `announce` logs a message after it. Requests are answered
 /// whether or not the client initialized (the stateless style).
@@ -35,6 +35,7 @@ TOOLS = [{"name": n, "description": d, "inputSchema": {"type": "object"}} for n,
     ("echo", "Returns its text."),
     ("progress", "Reports progress, then answers."),
     ("announce", "Answers, then logs a message."),
+    ("exit", "Exits without answering."),
 ]] + [{"name": "regional", "description": "Returns its text; mirrors two parameters.",
        "inputSchema": {"type": "object", "properties": {
            "region": {"type": "string", "x-mcp-header": "Region"},
@@ -56,6 +57,8 @@ for line in sys.stdin:
         send({"jsonrpc": "2.0", "id": id_, "result": {"tools": TOOLS}})
     elif method == "tools/call":
         name, args = params.get("name"), params.get("arguments") or {}
+        if name == "exit":
+            sys.exit(0)
         if name == "progress":
             token = (params.get("_meta") or {}).get("progressToken")
             send({"jsonrpc": "2.0", "method": "notifications/progress",
@@ -94,7 +97,7 @@ impl Fixture {
                 transport: Transport::stdio("python3", [script.display().to_string()]),
             })
             .unwrap();
-        for tool in ["echo", "progress", "announce", "regional"] {
+        for tool in ["echo", "progress", "announce", "exit", "regional"] {
             store
                 .set_tool_policy("echo", tool, Decision::Allow)
                 .unwrap();

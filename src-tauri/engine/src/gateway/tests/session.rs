@@ -236,3 +236,26 @@ async fn a_denied_call_is_denied_as_through_stdio_and_audited_with_the_tokens_cl
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_session_whose_server_stopped_ends_and_a_new_one_starts_it() {
+    within(async {
+        let f = Fixture::start().await;
+        let session = f.initialize().await;
+
+        // The request out when the server stops gets the reason.
+        let gone: Value = json_of(f.post(Some(&session), call(2, "exit", "")).await).await;
+        let reason = gone["error"]["message"].as_str().unwrap();
+        assert!(reason.contains("is not running"), "{gone}");
+
+        // The session is of no more use: 404, so the client starts another.
+        let response = f.post(Some(&session), call(3, "echo", "late")).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+        let fresh = f.initialize().await;
+        assert_ne!(fresh, session);
+        let body: Value = json_of(f.post(Some(&fresh), call(4, "echo", "back")).await).await;
+        assert_eq!(body["result"]["content"][0]["text"], "back", "{body}");
+    })
+    .await;
+}

@@ -105,7 +105,7 @@ async fn methods_the_stateless_revision_removed_are_not_forwarded() {
         let listed = ask(4, "tools/list").await;
         assert_eq!(listed.status(), StatusCode::OK);
         let body: Value = json_of(listed).await;
-        assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 4);
+        assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
     })
     .await;
 }
@@ -213,6 +213,29 @@ async fn mirrored_parameters_must_match_the_arguments() {
             "a header for a parameter the tool does not mark",
         )
         .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_stopped_is_started_again_for_the_next_request() {
+    within(async {
+        let f = Fixture::start().await;
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+        let call = |id: i64, tool: &'static str| {
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+                "name": tool, "arguments": {"text": "again"}, "_meta": meta}});
+            send(
+                f.stateless("2026-07-28", "tools/call", &body)
+                    .header("mcp-name", tool),
+            )
+        };
+        let gone: Value = json_of(call(1, "exit").await).await;
+        let reason = gone["error"]["message"].as_str().unwrap();
+        assert!(reason.contains("is not running"), "{gone}");
+
+        let body: Value = json_of(call(2, "echo").await).await;
+        assert_eq!(body["result"]["content"][0]["text"], "again", "{body}");
     })
     .await;
 }
