@@ -320,9 +320,11 @@ impl Route {
             self.headers,
             body.len()
         );
-        let stream = self.conn.get_mut();
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
+        // One write, as hyper and undici send a small request: a head and
+        // a body written apart reach the server as two segments.
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
+        self.conn.get_mut().write_all(&request)?;
         let mut line = String::new();
         self.conn.read_line(&mut line)?;
         let status: u16 = line
