@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_engine::gateway::{DEFAULT_PORT, Gateway, GatewayOptions};
+use gatehouse_engine::gateway::{self, DEFAULT_PORT, Gateway, GatewayOptions};
 use gatehouse_engine::{Engine, Keychain};
 use tauri::{AppHandle, Manager};
 
@@ -18,16 +18,15 @@ pub fn start(app: &AppHandle) {
         eprintln!("gatehouse: {err}; the gateway uses port {DEFAULT_PORT}");
         DEFAULT_PORT
     });
+    // The app answers approvals itself: no app to start (`app: None`).
+    let options = GatewayOptions {
+        poll: gateway::poll_budget(&engine.store()),
+        ..GatewayOptions::default()
+    };
     let spawned = std::thread::Builder::new()
         .name("gateway".into())
         .spawn(move || {
-            // The app answers approvals itself: no app to start (`app: None`).
-            let gateway = match Gateway::bind_with(
-                &dir,
-                port,
-                Arc::new(Keychain),
-                GatewayOptions::default(),
-            ) {
+            let gateway = match Gateway::bind_with(&dir, port, Arc::new(Keychain), options) {
                 Ok(gateway) => gateway,
                 Err(err) => {
                     eprintln!(

@@ -1,19 +1,25 @@
-//! Polling briefly while a fast server's answer is on its way.
+//! Polling briefly for what is expected within microseconds, rather than
+//! blocking for it.
 //!
 //! A server on the same machine answers a request within tens of
-//! microseconds. Blocking the event loop for so short a wait can cost more
-//! than the wait: where an idle CPU halts and is slow to wake (virtual
-//! machines without guest halt-polling, such as the ones Gatehouse's
-//! benchmarks run on), each block and wake-up adds about 50 µs to a call
-//! (`docs/BENCHMARKS.md`, "HTTP gateway"). So while a request is out to a
-//! server whose last answer came within [`BUDGET`], a task keeps yielding,
-//! which makes the runtime poll its IO without blocking, until the answer
-//! is in or the budget is spent. A server slower than that, any server
-//! across a network, is not polled for: one slow answer turns polling off
-//! until the server answers quickly again.
+//! microseconds, and a client sending requests back to back sends the next
+//! one as soon as it has read an answer. Blocking the event loop for so
+//! short a wait can cost more than the wait: where an idle CPU halts and is
+//! slow to wake (virtual machines without guest halt-polling, such as the
+//! ones Gatehouse's benchmarks run on), each block and wake-up adds 25 to
+//! 50 µs (`docs/BENCHMARKS.md`, "HTTP gateway"). So while something is
+//! expected from a peer that was quick last time, a task keeps yielding,
+//! which makes the runtime poll its IO without blocking, until it comes or
+//! the budget is spent, as latency-minded servers poll before they sleep.
+//! A peer slower than the budget (a server across a network, a client whose
+//! requests are seconds apart) is not polled for: one slow wait turns
+//! polling off until the peer is quick again, so polling costs at most the
+//! budget once.
 //!
+//! The remote bridge polls for a server's answer (`remote.poll_micros`),
+//! the gateway for a connection's next request (`gateway.poll_micros`).
 //! Other tasks are never held up: a yielding task goes to the back of the
-//! runtime's queue.
+//! runtime's queue, and each round first offers the CPU to other processes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,34 +28,49 @@ use std::time::{Duration, Instant};
 #[cfg(test)]
 use tokio::task::JoinHandle;
 
-/// The longest one request is polled for.
-pub(super) const BUDGET: Duration = Duration::from_micros(200);
+/// How long one wait is polled for unless a setting says otherwise.
+pub(crate) const BUDGET: Duration = Duration::from_micros(200);
 
-/// What the bridge knows of its server's speed.
+/// Polling longer than this would burn CPU for nothing a quick peer needs.
+const MAX_BUDGET: Duration = Duration::from_millis(10);
+
+/// The budget from the variable `env` if set, else the store's `setting`
+/// (microseconds; 0 never polls), else [`BUDGET`].
+pub(crate) fn budget(env: &str, setting: Option<String>) -> Duration {
+    std::env::var(env)
+        .ok()
+        .or(setting)
+        .and_then(|micros| micros.trim().parse::<u64>().ok())
+        .map_or(BUDGET, |micros| {
+            Duration::from_micros(micros).min(MAX_BUDGET)
+        })
+}
+
+/// What is known of a peer's speed.
 #[derive(Debug)]
-pub(super) struct Brisk {
+pub(crate) struct Brisk {
     budget: Duration,
-    /// The last answer came within the budget (or none came yet).
+    /// The last wait ended within the budget (or there was none yet).
     quick: AtomicBool,
 }
 
 impl Brisk {
-    /// Polls for at most `budget` per request; zero never polls.
-    pub(super) fn with_budget(budget: Duration) -> Self {
+    /// Polls for at most `budget` per wait; zero never polls.
+    pub(crate) fn with_budget(budget: Duration) -> Self {
         Brisk {
             budget,
             quick: AtomicBool::new(true),
         }
     }
 
-    /// Whether the next request will be polled for.
-    pub(super) fn is_quick(&self) -> bool {
+    /// Whether the next wait will be polled.
+    pub(crate) fn is_quick(&self) -> bool {
         !self.budget.is_zero() && self.quick.load(Ordering::Relaxed)
     }
 
-    /// A request goes out now: polls for its answer if the server is
-    /// quick. Dropping the guard stops the polling.
-    pub(super) fn begin(&self) -> Exchange<'_> {
+    /// A wait starts now: polled if the peer is quick. Dropping the guard
+    /// stops the polling.
+    pub(crate) fn begin(self: &Arc<Self>) -> Exchange {
         let start = Instant::now();
         let (stop, _task) = if self.is_quick() {
             let stop = Arc::new(AtomicBool::new(false));
@@ -59,7 +80,7 @@ impl Brisk {
             (None, None)
         };
         Exchange {
-            brisk: self,
+            brisk: self.clone(),
             start,
             stop,
             #[cfg(test)]
@@ -68,9 +89,9 @@ impl Brisk {
     }
 }
 
-/// One request's wait; see [`Brisk::begin`].
-pub(super) struct Exchange<'a> {
-    brisk: &'a Brisk,
+/// One wait; see [`Brisk::begin`].
+pub(crate) struct Exchange {
+    brisk: Arc<Brisk>,
     start: Instant,
     /// Set to end the polling.
     stop: Option<Arc<AtomicBool>>,
@@ -79,17 +100,17 @@ pub(super) struct Exchange<'a> {
     task: Option<JoinHandle<u32>>,
 }
 
-impl Exchange<'_> {
-    /// The answer came: whether it came within the budget decides whether
-    /// the next request is polled for. A request that failed says nothing
-    /// of the server's speed and is simply dropped.
-    pub(super) fn answered(self) {
+impl Exchange {
+    /// What was waited for came: whether it came within the budget decides
+    /// whether the next wait is polled. A wait that failed says nothing of
+    /// the peer's speed: drop the guard instead.
+    pub(crate) fn answered(self) {
         let quick = self.start.elapsed() <= self.brisk.budget;
         self.brisk.quick.store(quick, Ordering::Relaxed);
     }
 }
 
-impl Drop for Exchange<'_> {
+impl Drop for Exchange {
     fn drop(&mut self) {
         if let Some(stop) = &self.stop {
             stop.store(true, Ordering::Relaxed);
@@ -118,13 +139,13 @@ mod tests {
     use super::*;
 
     /// The polling task of `exchange`, taken out so the test can await it.
-    fn poller(exchange: &mut Exchange<'_>) -> Option<JoinHandle<u32>> {
+    fn poller(exchange: &mut Exchange) -> Option<JoinHandle<u32>> {
         exchange.task.take()
     }
 
     #[tokio::test]
     async fn a_quick_server_is_polled_for_until_its_answer_comes() {
-        let brisk = Brisk::with_budget(Duration::from_secs(30));
+        let brisk = Arc::new(Brisk::with_budget(Duration::from_secs(30)));
         let mut exchange = brisk.begin();
         let task = poller(&mut exchange).expect("a server not yet heard from is polled for");
         // Other tasks run while it polls.
@@ -138,7 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn polling_stops_when_the_budget_is_spent() {
-        let brisk = Brisk::with_budget(Duration::from_millis(2));
+        let brisk = Arc::new(Brisk::with_budget(Duration::from_millis(2)));
         let mut exchange = brisk.begin();
         let task = poller(&mut exchange).unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -149,7 +170,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_server_is_not_polled_for_until_it_answers_quickly_again() {
-        let brisk = Brisk::with_budget(Duration::from_millis(2));
+        let brisk = Arc::new(Brisk::with_budget(Duration::from_millis(2)));
         let exchange = brisk.begin();
         tokio::time::sleep(Duration::from_millis(5)).await;
         exchange.answered();
@@ -166,9 +187,27 @@ mod tests {
         assert!(poller(&mut exchange).is_some(), "polling again");
     }
 
+    #[test]
+    fn the_budget_comes_from_the_variable_else_the_setting() {
+        let var = "GATEHOUSE_TEST_BRISK_BUDGET";
+        assert_eq!(budget(var, None), BUDGET);
+        assert_eq!(budget(var, Some("50".into())), Duration::from_micros(50));
+        assert_eq!(budget(var, Some("0".into())), Duration::ZERO);
+        assert_eq!(
+            budget(var, Some("many".into())),
+            BUDGET,
+            "unreadable: the default"
+        );
+        assert_eq!(budget(var, Some("99999999".into())), MAX_BUDGET);
+        // SAFETY: no other test reads this variable.
+        unsafe { std::env::set_var(var, "7") };
+        assert_eq!(budget(var, Some("50".into())), Duration::from_micros(7));
+        unsafe { std::env::remove_var(var) };
+    }
+
     #[tokio::test]
     async fn a_zero_budget_never_polls() {
-        let brisk = Brisk::with_budget(Duration::ZERO);
+        let brisk = Arc::new(Brisk::with_budget(Duration::ZERO));
         let mut exchange = brisk.begin();
         assert!(poller(&mut exchange).is_none());
         exchange.answered();
@@ -177,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_request_stops_polling_and_teaches_nothing() {
-        let brisk = Brisk::with_budget(Duration::from_secs(30));
+        let brisk = Arc::new(Brisk::with_budget(Duration::from_secs(30)));
         let mut exchange = brisk.begin();
         let task = poller(&mut exchange).unwrap();
         drop(exchange);

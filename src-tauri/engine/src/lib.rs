@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod approvals;
 pub mod audit;
+mod brisk;
 pub mod clients;
 mod engine;
 mod error;

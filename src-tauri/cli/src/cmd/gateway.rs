@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
-use gatehouse_engine::gateway::{Gateway, GatewayOptions};
+use gatehouse_engine::gateway::{self, Gateway, GatewayOptions};
 use gatehouse_engine::{DataDir, Error, Keychain, Store};
 use serde::Serialize;
 
@@ -48,11 +48,12 @@ fn serve(port: Option<u16>, json: bool) -> anyhow::Result<()> {
         None => store.gateway_port()?,
     };
     let servers = store.servers()?;
-    drop(store);
     let options = GatewayOptions {
         app: super::run::desktop_app(),
+        poll: gateway::poll_budget(&store),
         ..GatewayOptions::default()
     };
+    drop(store);
     let gateway = Gateway::bind_with(&dir, port, Arc::new(Keychain), options).map_err(|e| {
         match &e {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {

@@ -38,7 +38,7 @@ mod tokens;
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -52,6 +52,7 @@ pub use tokens::{
     validate_client_name,
 };
 
+use crate::brisk::{Brisk, Exchange};
 use crate::{DataDir, Error, Result, SecretStore};
 
 /// How a gateway runs.
@@ -74,6 +75,23 @@ pub struct GatewayOptions {
     /// Sessions one client may have open; opening one more ends its least
     /// recently used.
     pub max_sessions_per_client: usize,
+    /// After answering, how long a connection whose client sent its last
+    /// request right after the answer before is polled for the next one
+    /// (see `crate::brisk`); zero never polls. [`poll_budget`] reads it
+    /// from the store.
+    pub poll: Duration,
+}
+
+/// The setting holding [`GatewayOptions::poll`] in microseconds;
+/// `GATEHOUSE_GATEWAY_POLL_MICROS` overrides it.
+pub const POLL_SETTING: &str = "gateway.poll_micros";
+
+/// The variable that overrides [`POLL_SETTING`].
+pub const POLL_ENV: &str = "GATEHOUSE_GATEWAY_POLL_MICROS";
+
+/// The store's polling budget for a gateway ([`GatewayOptions::poll`]).
+pub fn poll_budget(store: &crate::Store) -> Duration {
+    crate::brisk::budget(POLL_ENV, store.setting(POLL_SETTING).ok().flatten())
 }
 
 impl Default for GatewayOptions {
@@ -85,6 +103,7 @@ impl Default for GatewayOptions {
             shared_idle: Duration::from_secs(5 * 60),
             max_sessions: 256,
             max_sessions_per_client: 32,
+            poll: crate::brisk::BUDGET,
         }
     }
 }
@@ -248,9 +267,25 @@ async fn connection(
     stream: tokio::net::TcpStream,
     mut stopped: watch::Receiver<bool>,
 ) {
+    // The wait for the client's next request, polled while the client is
+    // one that sends it right after reading an answer.
+    let brisk = Arc::new(Brisk::with_budget(shared.options.poll));
+    let next_request: Arc<Mutex<Option<Exchange>>> = Arc::default();
     let service = service_fn(move |request| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(request::handle(shared, request).await) }
+        let (brisk, next_request) = (brisk.clone(), next_request.clone());
+        async move {
+            let waited = next_request
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            if let Some(waited) = waited {
+                waited.answered();
+            }
+            let response = request::handle(shared, request).await;
+            *next_request.lock().unwrap_or_else(|p| p.into_inner()) = Some(brisk.begin());
+            Ok::<_, Infallible>(response)
+        }
     });
     let serving = http1::Builder::new()
         .timer(TokioTimer::new())

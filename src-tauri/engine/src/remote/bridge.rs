@@ -20,10 +20,10 @@ use tokio::task::AbortHandle;
 use url::Url;
 
 use super::auth::Authorizer;
-use super::brisk::Brisk;
 use super::headers::mirrored;
 use super::http::{self, Client, Response};
 use super::{MAX_MESSAGE_BYTES, legacy, params, sse};
+use crate::brisk::Brisk;
 use crate::proxy::message::{
     self, INTERNAL_ERROR, IdKey, InitializeResult, Kind, Message, RequestParams,
 };
@@ -82,7 +82,7 @@ pub(super) struct Bridge {
     init: tokio::sync::Mutex<()>,
     /// Whether to poll for answers rather than block (a server that
     /// answers within microseconds).
-    brisk: Brisk,
+    brisk: Arc<Brisk>,
 }
 
 #[derive(Default)]
@@ -139,7 +139,7 @@ pub(super) async fn run(cfg: Config, input: DuplexStream, output: DuplexStream) 
     let (out, lines_out) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_lines(lines_out, output));
     let bridge = Arc::new(Bridge {
-        brisk: Brisk::with_budget(cfg.poll),
+        brisk: Arc::new(Brisk::with_budget(cfg.poll)),
         cfg,
         out,
         state: Mutex::new(State::default()),

@@ -25,7 +25,6 @@
 
 pub mod auth;
 mod bridge;
-mod brisk;
 mod headers;
 mod http;
 mod legacy;
@@ -56,14 +55,11 @@ pub const TIMEOUT_SETTING: &str = "remote.timeout_secs";
 
 /// The setting holding how long, in microseconds, the bridge polls for a
 /// quick server's answer before it blocks (0: never polls); see
-/// [`brisk`]. `GATEHOUSE_REMOTE_POLL_MICROS` overrides it.
+/// `crate::brisk`. `GATEHOUSE_REMOTE_POLL_MICROS` overrides it.
 pub const POLL_SETTING: &str = "remote.poll_micros";
 
 /// The variable that overrides [`POLL_SETTING`].
 pub const POLL_ENV: &str = "GATEHOUSE_REMOTE_POLL_MICROS";
-
-/// Polling longer than this would burn CPU for nothing a fast server needs.
-const MAX_POLL_MICROS: u64 = 10_000;
 
 /// The largest message accepted from the server.
 const MAX_MESSAGE_BYTES: usize = crate::proxy::DEFAULT_MAX_MESSAGE_BYTES;
@@ -106,13 +102,7 @@ impl Options {
             .and_then(|secs| secs.parse::<u64>().ok())
             .filter(|secs| *secs > 0)
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
-        let poll = std::env::var(POLL_ENV)
-            .ok()
-            .or_else(|| store.setting(POLL_SETTING).ok().flatten())
-            .and_then(|micros| micros.trim().parse::<u64>().ok())
-            .map_or(brisk::BUDGET, |micros| {
-                Duration::from_micros(micros.min(MAX_POLL_MICROS))
-            });
+        let poll = crate::brisk::budget(POLL_ENV, store.setting(POLL_SETTING).ok().flatten());
         Self {
             timeout,
             authorizer: authorizer_for(server, secrets),

@@ -65,7 +65,7 @@ fn options(timeout: Duration) -> Options {
     Options {
         timeout,
         authorizer: Arc::new(NoAuth),
-        poll: super::brisk::BUDGET,
+        poll: crate::brisk::BUDGET,
     }
 }
 
@@ -510,7 +510,7 @@ async fn a_401_asks_the_authorizer_and_retries_once() {
         Options {
             timeout: Duration::from_secs(5),
             authorizer: auth.clone(),
-            poll: super::brisk::BUDGET,
+            poll: crate::brisk::BUDGET,
         },
     )
     .unwrap();
@@ -595,7 +595,7 @@ async fn signing_in_again_is_not_cut_off_by_the_request_timeout() {
         Options {
             timeout: Duration::from_millis(300),
             authorizer: Arc::new(SlowConsent),
-            poll: super::brisk::BUDGET,
+            poll: crate::brisk::BUDGET,
         },
     )
     .unwrap();

@@ -255,3 +255,15 @@ async fn within<T>(test: impl std::future::Future<Output = T>) -> T {
         .await
         .expect("the test hung")
 }
+
+#[test]
+fn the_poll_budget_is_a_store_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::at(tmp.path()).unwrap();
+    let mut store = Store::open(&dir).unwrap();
+    assert_eq!(poll_budget(&store), crate::brisk::BUDGET);
+    store.set_setting(POLL_SETTING, Some("0")).unwrap();
+    assert_eq!(poll_budget(&store), Duration::ZERO, "0 never polls");
+    store.set_setting(POLL_SETTING, Some("50")).unwrap();
+    assert_eq!(poll_budget(&store), Duration::from_micros(50));
+}
