@@ -455,7 +455,7 @@ impl Bridge {
                     continue;
                 }
                 Ok(None) => "the stream ended".to_string(),
-                Err(e) => format!("the stream broke ({})", error_chain(&e)),
+                Err(e) => format!("the stream broke ({e})"),
             };
             // Streams of the session era can be resumed where they broke.
             let resumable = self.era() == Era::Session && last_event.is_some();
@@ -922,7 +922,7 @@ pub(super) async fn read_body(mut response: Response) -> Result<Vec<u8>, String>
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("reading the answer failed ({})", error_chain(&e)))?
+        .map_err(|e| format!("reading the answer failed ({e})"))?
     {
         if body.len() + chunk.len() > MAX_MESSAGE_BYTES {
             return Err(format!(
@@ -1000,21 +1000,7 @@ pub(super) fn unreachable(e: &http::Error) -> String {
     if e.is_timeout() {
         return "connecting timed out".into();
     }
-    format!("cannot reach the server ({})", error_chain(e))
-}
-
-pub(super) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    format!("cannot reach the server ({e})")
 }
 
 /// `initialize` with the id replaced by `n` (as a string Gatehouse owns).

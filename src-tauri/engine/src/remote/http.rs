@@ -455,6 +455,8 @@ impl Error {
         }
     }
 
+    /// A failed exchange, with hyper's causes (an IO error, say) spelled
+    /// out, each once.
     fn send(e: hyper::Error) -> Error {
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
