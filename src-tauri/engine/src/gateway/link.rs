@@ -187,11 +187,19 @@ impl Link {
             .cloned();
         let marked = match learnt {
             Some(marked) => marked,
-            None => self
-                .proxy
-                .tool_definition(tool)
-                .and_then(|d| params::annotations(&d["inputSchema"]).ok())
-                .unwrap_or_default(),
+            None => {
+                let Some(definition) = self.proxy.tool_definition(tool) else {
+                    // Never listed: it marks nothing known.
+                    return params::check(&[], arguments, headers);
+                };
+                let marked = params::annotations(&definition["inputSchema"]).unwrap_or_default();
+                // Kept until a listing of the tool says otherwise.
+                self.mirrored
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(tool.to_string(), marked.clone());
+                marked
+            }
         };
         params::check(&marked, arguments, headers)
     }
@@ -344,8 +352,8 @@ impl Link {
                 // to a GET stream.
                 let Some(waiter) = waiter else { return };
                 if self.stateless {
-                    // A `tools/list` answer that marks parameters (others
-                    // are passed over at the cost of one scan).
+                    // A `tools/list` answer: the tools' marked parameters
+                    // (other answers are passed over at the cost of a scan).
                     let mut mirrored = self.mirrored.lock().unwrap_or_else(|p| p.into_inner());
                     let _ = params::learn(&line, &mut mirrored);
                 }

@@ -29,11 +29,17 @@ pub(crate) struct ParamHeader {
 /// The mirrored parameters of each tool that has any.
 pub(crate) type ToolHeaders = HashMap<String, Vec<ParamHeader>>;
 
-/// Reads a `tools/list` answer: the tools' mirrored parameters, and the
-/// answer without the tools whose annotations are invalid (`None`: keep it
-/// as it is). Cheap when no tool uses the annotation.
+/// Reads a `tools/list` answer: the tools' mirrored parameters (a tool
+/// listed without any forgets those it had), and the answer without the
+/// tools whose annotations are invalid (`None`: keep it as it is). Any
+/// other message is passed over, cheaply: unless it names `"tools"` and
+/// has the annotation or something is known to forget, it is not parsed.
 pub(crate) fn learn(answer: &[u8], known: &mut ToolHeaders) -> Option<Vec<u8>> {
-    memchr::memmem::find(answer, b"x-mcp-header")?;
+    let marked = memchr::memmem::find(answer, b"x-mcp-header").is_some();
+    if !marked && known.is_empty() {
+        return None;
+    }
+    memchr::memmem::find(answer, b"\"tools\"")?;
     let mut value: Value = serde_json::from_slice(answer).ok()?;
     let tools = value.pointer_mut("/result/tools")?.as_array_mut()?;
     let before = tools.len();
@@ -297,6 +303,33 @@ mod tests {
         let mut known = ToolHeaders::new();
         assert!(learn(&listing(serde_json::json!([{"name": "t"}])), &mut known).is_none());
         assert!(known.is_empty());
+    }
+
+    #[test]
+    fn a_tool_listed_again_without_marks_forgets_them() {
+        let marked = serde_json::json!({"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"}}});
+        let mut known = ToolHeaders::new();
+        learn(
+            &listing(
+                serde_json::json!([{"name": "sql", "inputSchema": marked}, {"name": "other"}]),
+            ),
+            &mut known,
+        );
+        assert!(known.contains_key("sql"));
+        // Another message naming no tools changes nothing.
+        let call = br#"{"jsonrpc":"2.0","id":2,"result":{"content":[]}}"#;
+        assert!(learn(call, &mut known).is_none());
+        assert!(known.contains_key("sql"));
+        // A later page without the annotation anywhere still tells.
+        learn(
+            &listing(serde_json::json!([{"name": "sql", "inputSchema": {"type": "object"}}])),
+            &mut known,
+        );
+        assert!(
+            !known.contains_key("sql"),
+            "the marks it dropped are forgotten"
+        );
     }
 
     /// Header name and value pairs, as a request would send them.
