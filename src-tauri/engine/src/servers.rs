@@ -96,16 +96,21 @@ pub struct Server {
 /// Checks that `name` is usable as a server name in configs and on the
 /// command line: 1–64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
 pub fn validate_server_name(name: &str) -> Result<()> {
-    let ok = (1..=64).contains(&name.len())
-        && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if is_plain_name(name) {
         Ok(())
     } else {
         Err(Error::InvalidName(name.to_string()))
     }
+}
+
+/// 1–64 of `[A-Za-z0-9._-]`, starting with a letter or digit: what server
+/// and gateway client names may be.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Checks that `key` is a portable environment variable name.

@@ -1,10 +1,9 @@
 //! `gatehouse server login|logout NAME`: a remote server's OAuth tokens.
 //! The tokens go to the OS keychain and are never printed.
 
-use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use gatehouse_engine::oauth::{self, ClientCredentials, OAuth, OAuthOptions};
 use gatehouse_engine::{Engine, Keychain, SecretValue, Transport};
 
@@ -79,27 +78,12 @@ pub fn login(
     Ok(())
 }
 
-/// The client secret, from stdin (prompted without echo on a terminal);
-/// one trailing line ending dropped.
+/// The client secret, from stdin (prompted without echo on a terminal).
 fn read_client_secret(name: &str) -> anyhow::Result<SecretValue> {
-    let stdin = std::io::stdin();
-    let mut value = if stdin.is_terminal() {
-        rpassword::prompt_password(format!("OAuth client secret for {name}: "))
-            .context("could not read the client secret from the terminal")?
-    } else {
-        let mut buf = String::new();
-        stdin
-            .lock()
-            .read_to_string(&mut buf)
-            .context("could not read the client secret from stdin (it must be UTF-8)")?;
-        buf
-    };
-    if value.ends_with('\n') {
-        value.pop();
-        if value.ends_with('\r') {
-            value.pop();
-        }
-    }
+    let value = super::secret::read_secret(
+        &format!("OAuth client secret for {name}: "),
+        "the client secret",
+    )?;
     if value.is_empty() {
         bail!("the client secret is empty; pass it on stdin");
     }

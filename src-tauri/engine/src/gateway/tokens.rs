@@ -63,12 +63,7 @@ pub struct GatewayClient {
 /// Checks that `client` can name a gateway client: 1 to 64 letters,
 /// digits, '.', '_' or '-', starting with a letter or digit.
 pub fn validate_client_name(client: &str) -> Result<()> {
-    let ok = (1..=64).contains(&client.len())
-        && client.as_bytes()[0].is_ascii_alphanumeric()
-        && client
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if crate::servers::is_plain_name(client) {
         Ok(())
     } else {
         Err(Error::InvalidSpec(format!(
