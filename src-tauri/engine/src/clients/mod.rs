@@ -40,7 +40,7 @@ pub use discover::{
     read_from,
 };
 pub use findings::{Finding, FindingRule, Severity, value_looks_secret};
-pub use parse::{Format, parse, parse_as};
+pub use parse::{Format, ParseError, parse, parse_as};
 pub use paths::{Os, config_paths, project_paths, system_paths, system_root};
 pub use secrets_back::PlainSecret;
 pub use summary::{ClientSummary, ServerSummary, home_dir};

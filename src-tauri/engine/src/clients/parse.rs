@@ -68,14 +68,49 @@ impl Format {
     }
 }
 
+/// Why a client's config file gives no servers: a stable code and what the
+/// person is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// `syntax`: not valid JSON (with comments), TOML or YAML; `shape`:
+    /// valid, but not laid out as the client's servers are.
+    pub code: &'static str,
+    /// The parser's words, or what is out of shape.
+    pub message: String,
+}
+
+impl ParseError {
+    fn syntax(message: impl Into<String>) -> Self {
+        Self {
+            code: "syntax",
+            message: message.into(),
+        }
+    }
+
+    fn shape(message: impl Into<String>) -> Self {
+        Self {
+            code: "shape",
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 /// Parses the text of `client`'s config file into its server entries, in
 /// the format [`Format::of_text`] tells.
-pub fn parse(client: Client, text: &str) -> Result<Vec<Entry>, String> {
+pub fn parse(client: Client, text: &str) -> Result<Vec<Entry>, ParseError> {
     parse_as(client, Format::of_text(client, text), text)
 }
 
 /// [`parse`] for a file written in `format` (see [`Format::of`]).
-pub fn parse_as(client: Client, format: Format, text: &str) -> Result<Vec<Entry>, String> {
+pub fn parse_as(client: Client, format: Format, text: &str) -> Result<Vec<Entry>, ParseError> {
     let root = match format {
         Format::Toml => toml(text)?,
         Format::Yaml => yaml(text)?,
@@ -84,7 +119,7 @@ pub fn parse_as(client: Client, format: Format, text: &str) -> Result<Vec<Entry>
     let root = match root {
         Value::Null => return Ok(Vec::new()),
         Value::Object(map) => map,
-        _ => return Err("the top level is not an object".into()),
+        _ => return Err(ParseError::shape("the top level is not an object")),
     };
     match client {
         Client::Codex => map_entries(client, &root, "mcp_servers", None),
@@ -112,20 +147,22 @@ pub fn parse_as(client: Client, format: Format, text: &str) -> Result<Vec<Entry>
 
 /// JSON, tolerating comments and trailing commas (VS Code and Zed write
 /// JSONC; the others are read the same way, being lenient costs nothing).
-fn jsonc(text: &str) -> Result<Value, String> {
+fn jsonc(text: &str) -> Result<Value, ParseError> {
     jsonc_parser::parse_to_serde_value::<Value>(text, &Default::default())
-        .map_err(|e| e.to_string())
+        .map_err(|e| ParseError::syntax(e.to_string()))
 }
 
-fn toml(text: &str) -> Result<Value, String> {
+fn toml(text: &str) -> Result<Value, ParseError> {
     let doc = toml_edit::DocumentMut::from_str(text).map_err(|e| {
         // toml_edit draws the line and a caret; one line reads better in a list.
-        e.to_string()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
+        ParseError::syntax(
+            e.to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     })?;
     Ok(toml_item(doc.as_item()))
 }
@@ -172,8 +209,9 @@ fn toml_value(value: &toml_edit::Value) -> Value {
     }
 }
 
-fn yaml(text: &str) -> Result<Value, String> {
-    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+fn yaml(text: &str) -> Result<Value, ParseError> {
+    let value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| ParseError::syntax(e.to_string()))?;
     Ok(yaml_value(value))
 }
 
@@ -219,13 +257,15 @@ fn map_entries(
     root: &Map<String, Value>,
     key: &str,
     scope: Option<&str>,
-) -> Result<Vec<Entry>, String> {
+) -> Result<Vec<Entry>, ParseError> {
     let servers = match root.get(key) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Object(servers)) => servers,
         Some(_) => {
             let where_ = scope.map_or(String::new(), |s| format!(" of project {s}"));
-            return Err(format!("`{key}`{where_} is not a map of servers"));
+            return Err(ParseError::shape(format!(
+                "`{key}`{where_} is not a map of servers"
+            )));
         }
     };
     Ok(servers
@@ -239,7 +279,7 @@ fn map_entries(
 
 /// Continue: `mcpServers` is a list whose items carry their `name` (a JSON
 /// block copied from another client has the map shape instead).
-fn continue_entries(root: &Map<String, Value>) -> Result<Vec<Entry>, String> {
+fn continue_entries(root: &Map<String, Value>) -> Result<Vec<Entry>, ParseError> {
     match root.get("mcpServers") {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => Ok(items
@@ -255,7 +295,7 @@ fn continue_entries(root: &Map<String, Value>) -> Result<Vec<Entry>, String> {
             })
             .collect()),
         Some(Value::Object(_)) => map_entries(Client::Continue, root, "mcpServers", None),
-        Some(_) => Err("`mcpServers` is not a list of servers".into()),
+        Some(_) => Err(ParseError::shape("`mcpServers` is not a list of servers")),
     }
 }
 
